@@ -1,0 +1,241 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/random';
+import { crfNegLogLikelihood, decodeBatch, DecodedSentence } from './crf';
+import type { CrfWeights } from './crf-math';
+import type { Batch } from './features';
+
+/** Shapes of the BiLSTM-CNN-CRF; stored in the model manifest. */
+export interface TaggerShape {
+  wordDim: number;
+  charVocabSize: number;
+  charDim: number;
+  charFilters: number;
+  /** Width of the char convolution window (odd). */
+  charWindow: number;
+  maxWordChars: number;
+  hidden: number;
+  layers: number;
+  numTags: number;
+  /** Classes of the domain critic ω (0 = no critic). */
+  numDomains: number;
+}
+
+export const DEFAULT_SHAPE: Omit<TaggerShape, 'wordDim' | 'charVocabSize' | 'numTags' | 'numDomains'> = {
+  charDim: 30,
+  charFilters: 50,
+  charWindow: 3,
+  maxWordChars: 30,
+  hidden: 128,
+  layers: 1,
+};
+
+/** Parameters by name. Names start with the group they belong to: `enc.` (θ), `dec.` (φ), `critic.` (ω). */
+export type Params = Record<string, tf.Tensor>;
+export type Variables = Record<string, tf.Variable>;
+export type ParamGroup = 'enc' | 'dec' | 'critic';
+
+export function groupOf(name: string): ParamGroup {
+  const g = name.slice(0, name.indexOf('.'));
+  if (g !== 'enc' && g !== 'dec' && g !== 'critic') throw new Error(`parameter ${name} belongs to no group`);
+  return g;
+}
+
+function glorot(rng: Rng, shape: [number, number]): tf.Tensor {
+  const limit = Math.sqrt(6 / (shape[0] + shape[1]));
+  return tf.randomUniform(shape, -limit, limit, 'float32', rng.seed());
+}
+
+function lstmInputSize(shape: TaggerShape, layer: number): number {
+  return layer === 0 ? shape.wordDim + shape.charFilters : 2 * shape.hidden;
+}
+
+/** Initial values for the encoder θ. */
+export function initEncoder(shape: TaggerShape, rng: Rng): Record<string, tf.Tensor> {
+  return tf.tidy(() => {
+    const p: Record<string, tf.Tensor> = {};
+    const cl = Math.sqrt(3 / shape.charDim);
+    p['enc.charEmb'] = tf.randomUniform([shape.charVocabSize, shape.charDim], -cl, cl, 'float32', rng.seed());
+    p['enc.charConv.W'] = glorot(rng, [shape.charWindow * shape.charDim, shape.charFilters]);
+    p['enc.charConv.b'] = tf.zeros([shape.charFilters]);
+    const H = shape.hidden;
+    for (let l = 0; l < shape.layers; l++) {
+      for (const dir of ['fwd', 'bwd']) {
+        const pre = `enc.lstm${l}.${dir}`;
+        p[`${pre}.Wx`] = glorot(rng, [lstmInputSize(shape, l), 4 * H]);
+        p[`${pre}.Wh`] = glorot(rng, [H, 4 * H]);
+        // Forget-gate bias 1: the usual start that lets gradients through early in training.
+        const b = new Float32Array(4 * H);
+        b.fill(1, H, 2 * H);
+        p[`${pre}.b`] = tf.tensor1d(b);
+      }
+    }
+    return p;
+  });
+}
+
+/** Initial values for a decoder φ over `numTags` tags (a new head for heterogeneous adaptation, too). */
+export function initDecoder(shape: TaggerShape, numTags: number, rng: Rng, prefix = 'dec'): Record<string, tf.Tensor> {
+  return tf.tidy(() => ({
+    [`${prefix}.out.W`]: glorot(rng, [2 * shape.hidden, numTags]),
+    [`${prefix}.out.b`]: tf.zeros([numTags]),
+    [`${prefix}.crf.trans`]: tf.randomUniform([numTags, numTags], -0.1, 0.1, 'float32', rng.seed()),
+    [`${prefix}.crf.start`]: tf.zeros([numTags]),
+    [`${prefix}.crf.end`]: tf.zeros([numTags]),
+  }));
+}
+
+export function initCritic(shape: TaggerShape, rng: Rng): Record<string, tf.Tensor> {
+  if (shape.numDomains === 0) return {};
+  return tf.tidy(() => ({
+    'critic.W': glorot(rng, [2 * shape.hidden, shape.numDomains]),
+    'critic.b': tf.zeros([shape.numDomains]),
+  }));
+}
+
+export function initParams(shape: TaggerShape, seed: number): Variables {
+  const rng = new Rng(seed);
+  const values = { ...initEncoder(shape, rng), ...initDecoder(shape, shape.numTags, rng), ...initCritic(shape, rng) };
+  const vars: Variables = {};
+  for (const [name, t] of Object.entries(values)) {
+    vars[name] = tf.variable(t, true, name);
+    t.dispose();
+  }
+  return vars;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  dropout: number;
+  /** Seeds for dropout masks; required when training. */
+  rng?: Rng;
+}
+
+function dropout(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+  if (!opts.training || opts.dropout <= 0) return x;
+  return tf.dropout(x, opts.dropout, undefined, opts.rng?.seed());
+}
+
+/** Char-CNN features of every token: [B*T, charFilters], computed once per distinct word of the batch. */
+function charFeatures(p: Params, shape: TaggerShape, batch: Batch): tf.Tensor2D {
+  const { U, Lc } = batch;
+  const ids = tf.tensor1d(batch.chars, 'int32');
+  const present = tf.tensor2d(batch.charPresent, [U * Lc, 1]);
+  // Padding ids must contribute zeros to the convolution, like a padding_idx embedding row.
+  const emb = tf.mul(tf.gather(p['enc.charEmb'], ids), present).reshape([U, Lc, shape.charDim]);
+  const half = (shape.charWindow - 1) / 2;
+  const padded = tf.pad(emb, [[0, 0], [half, half], [0, 0]]);
+  const windows: tf.Tensor[] = [];
+  for (let k = 0; k < shape.charWindow; k++) windows.push(tf.slice(padded, [0, k, 0], [U, Lc, shape.charDim]));
+  // Convolution as unfold + one matMul: wasm has no Conv2DBackpropFilter.
+  const unfolded = tf.concat(windows, 2).reshape([U * Lc, shape.charWindow * shape.charDim]);
+  const conv = tf.add(tf.matMul(unfolded, p['enc.charConv.W']), p['enc.charConv.b']);
+  const masked = tf.add(conv, tf.tensor2d(batch.charPoolMask, [U * Lc, 1])).reshape([U, Lc, 1, shape.charFilters]);
+  // maxPool rather than max(): its gradient is one kernel, where max()'s is a broadcast Equal that wasm runs slowly.
+  const perWord = tf.maxPool(masked as tf.Tensor4D, [Lc, 1], [Lc, 1], 'valid').reshape([U, shape.charFilters]);
+  return tf.gather(perWord, tf.tensor1d(batch.tokenWord, 'int32')) as tf.Tensor2D;
+}
+
+/**
+ * One direction of an LSTM layer over time-major input [T*B, F]; returns T states [B, H].
+ * The backward direction zeroes its state at padding: it meets each sentence's padding before its last
+ * real token, so the state it carries into the sentence is exactly the zero start state.
+ */
+function lstmDirection(p: Params, pre: string, x: tf.Tensor2D, B: number, T: number, H: number, reverse: boolean, stepMask: tf.Tensor[]): tf.Tensor[] {
+  // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
+  const xs = tf.unstack(tf.add(tf.matMul(x, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]), 0);
+  const Wh = p[`${pre}.Wh`];
+  let h: tf.Tensor = tf.zeros([B, H]);
+  let c: tf.Tensor = tf.zeros([B, H]);
+  const out: tf.Tensor[] = new Array(T);
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const z = tf.add(xs[t], tf.matMul(h, Wh));
+    const [zi, zf, zg, zo] = tf.split(z, 4, 1);
+    c = tf.add(tf.mul(tf.sigmoid(zf), c), tf.mul(tf.sigmoid(zi), tf.tanh(zg)));
+    if (reverse) c = tf.mul(c, stepMask[t]);
+    h = tf.mul(tf.sigmoid(zo), tf.tanh(c));
+    if (reverse) h = tf.mul(h, stepMask[t]);
+    out[t] = h;
+  }
+  return out;
+}
+
+/** Encoder θ: [B, T, 2H] contextual token representations. */
+export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: ForwardOptions): tf.Tensor3D {
+  const { B, T } = batch;
+  const H = shape.hidden;
+  const words = tf.tensor2d(batch.words, [B * T, shape.wordDim]);
+  const input = dropout(tf.concat([words, charFeatures(p, shape, batch)], 1), opts);
+  let x = toTimeMajor(input, B, T);
+  const stepMask = tf.unstack(tf.tensor2d(batch.tokenMask, [B, T]).transpose(), 0).map((m) => m.reshape([B, 1]));
+  for (let l = 0; l < shape.layers; l++) {
+    const fwd = lstmDirection(p, `enc.lstm${l}.fwd`, x, B, T, H, false, stepMask);
+    const bwd = lstmDirection(p, `enc.lstm${l}.bwd`, x, B, T, H, true, stepMask);
+    const out = tf.concat([tf.stack(fwd, 0), tf.stack(bwd, 0)], 2); // [T, B, 2H]
+    x = dropout(out.reshape([T * B, 2 * H]), opts) as tf.Tensor2D;
+  }
+  return x.reshape([T, B, 2 * H]).transpose([1, 0, 2]);
+}
+
+function toTimeMajor(x: tf.Tensor, B: number, T: number): tf.Tensor2D {
+  const F = x.shape[x.rank - 1] as number;
+  return x.reshape([B, T, F]).transpose([1, 0, 2]).reshape([T * B, F]);
+}
+
+/** Decoder φ's emission scores [B, T, n]. */
+export function emissionsOf(p: Params, enc: tf.Tensor3D, prefix = 'dec'): tf.Tensor3D {
+  const [B, T, D] = enc.shape;
+  const W = p[`${prefix}.out.W`];
+  const n = W.shape[1] as number;
+  return tf.add(tf.matMul(enc.reshape([B * T, D]), W), p[`${prefix}.out.b`]).reshape([B, T, n]);
+}
+
+/** L_lab: mean CRF NLL over the batch with the given allowed-tag mask. */
+export function labelLoss(p: Params, enc: tf.Tensor3D, batch: Batch, allowed: Uint8Array, prefix = 'dec'): tf.Scalar {
+  return crfNegLogLikelihood(
+    emissionsOf(p, enc, prefix),
+    p[`${prefix}.crf.trans`],
+    p[`${prefix}.crf.start`],
+    p[`${prefix}.crf.end`],
+    batch.lengths,
+    allowed,
+  );
+}
+
+/** L_cls: the critic ω's cross-entropy of the domain of each sentence, from the mean-pooled encoding. */
+export function criticLoss(p: Params, enc: tf.Tensor3D, batch: Batch, domainIds: Int32Array): tf.Scalar {
+  const { B, T } = batch;
+  const mask = tf.tensor3d(batch.tokenMask, [B, T, 1]);
+  const counts = tf.maximum(tf.sum(mask, 1), 1);
+  const pooled = tf.div(tf.sum(tf.mul(enc, mask), 1), counts);
+  const logits = tf.add(tf.matMul(pooled, p['critic.W']), p['critic.b']);
+  const numDomains = p['critic.W'].shape[1] as number;
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(domainIds, 'int32'), numDomains), logits) as tf.Scalar;
+}
+
+/** CRF weights of a decoder on the CPU, for decoding. */
+export function crfWeightsOf(p: Params, prefix = 'dec'): CrfWeights {
+  const trans = p[`${prefix}.crf.trans`];
+  return {
+    n: trans.shape[0] as number,
+    trans: trans.dataSync() as Float32Array,
+    start: p[`${prefix}.crf.start`].dataSync() as Float32Array,
+    end: p[`${prefix}.crf.end`].dataSync() as Float32Array,
+  };
+}
+
+export interface DecodedBatch {
+  sentences: DecodedSentence[];
+  /** Emission scores [B*T*n], kept for span confidences. */
+  emissions: Float32Array;
+  crf: CrfWeights;
+}
+
+/** Inference: Viterbi paths with token marginals. */
+export function decode(p: Params, shape: TaggerShape, batch: Batch, prefix = 'dec'): DecodedBatch {
+  const emissions = tf.tidy(() => emissionsOf(p, encode(p, shape, batch, { training: false, dropout: 0 }), prefix));
+  const data = emissions.dataSync() as Float32Array;
+  emissions.dispose();
+  const crf = crfWeightsOf(p, prefix);
+  return { sentences: decodeBatch(crf, data, batch.B, batch.T, batch.lengths), emissions: data, crf };
+}
