@@ -92,15 +92,26 @@ export function initCritic(shape: TaggerShape, rng: Rng): Record<string, tf.Tens
   }));
 }
 
-export function initParams(shape: TaggerShape, seed: number): Variables {
-  const rng = new Rng(seed);
-  const values = { ...initEncoder(shape, rng), ...initDecoder(shape, shape.numTags, rng), ...initCritic(shape, rng) };
+let variableCount = 0;
+
+/** TensorFlow.js variable names are global to the process, and several models may live in one. */
+export function makeVariable(name: string, value: tf.Tensor): tf.Variable {
+  return tf.variable(value, true, `${name}#${++variableCount}`);
+}
+
+/** Turns initial values into variables, disposing the values. */
+export function toVariables(values: Record<string, tf.Tensor>): Variables {
   const vars: Variables = {};
   for (const [name, t] of Object.entries(values)) {
-    vars[name] = tf.variable(t, true, name);
+    vars[name] = makeVariable(name, t);
     t.dispose();
   }
   return vars;
+}
+
+export function initParams(shape: TaggerShape, seed: number): Variables {
+  const rng = new Rng(seed);
+  return toVariables({ ...initEncoder(shape, rng), ...initDecoder(shape, shape.numTags, rng), ...initCritic(shape, rng) });
 }
 
 export interface ForwardOptions {
@@ -114,6 +125,21 @@ function dropout(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
   if (!opts.training || opts.dropout <= 0) return x;
   return tf.dropout(x, opts.dropout, undefined, opts.rng?.seed());
 }
+
+/**
+ * Max over axis 1 of [U, Lc, F] with the gradient routed to the arg-max. Neither built-in fits on wasm:
+ * max()'s gradient is a broadcast Equal that wasm runs slowly, and wasm's MaxPoolGrad drops gradients
+ * for some channels (checked against the cpu backend in the gradient test).
+ */
+const maxOverPositions = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const arg = tf.argMax(x, 1);
+  save([arg]);
+  const Lc = x.shape[1] as number;
+  return {
+    value: tf.max(x, 1),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.transpose(tf.mul(tf.oneHot(saved[0], Lc), tf.expandDims(dy, 2)), [0, 2, 1]),
+  };
+}) as (x: tf.Tensor) => tf.Tensor2D;
 
 /** Char-CNN features of every token: [B*T, charFilters], computed once per distinct word of the batch. */
 function charFeatures(p: Params, shape: TaggerShape, batch: Batch): tf.Tensor2D {
@@ -129,10 +155,8 @@ function charFeatures(p: Params, shape: TaggerShape, batch: Batch): tf.Tensor2D 
   // Convolution as unfold + one matMul: wasm has no Conv2DBackpropFilter.
   const unfolded = tf.concat(windows, 2).reshape([U * Lc, shape.charWindow * shape.charDim]);
   const conv = tf.add(tf.matMul(unfolded, p['enc.charConv.W']), p['enc.charConv.b']);
-  const masked = tf.add(conv, tf.tensor2d(batch.charPoolMask, [U * Lc, 1])).reshape([U, Lc, 1, shape.charFilters]);
-  // maxPool rather than max(): its gradient is one kernel, where max()'s is a broadcast Equal that wasm runs slowly.
-  const perWord = tf.maxPool(masked as tf.Tensor4D, [Lc, 1], [Lc, 1], 'valid').reshape([U, shape.charFilters]);
-  return tf.gather(perWord, tf.tensor1d(batch.tokenWord, 'int32')) as tf.Tensor2D;
+  const masked = tf.add(conv, tf.tensor2d(batch.charPoolMask, [U * Lc, 1])).reshape([U, Lc, shape.charFilters]);
+  return tf.gather(maxOverPositions(masked), tf.tensor1d(batch.tokenWord, 'int32')) as tf.Tensor2D;
 }
 
 /**

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../training/engine/backend';
+import { allowedFromTags } from '../../training/model/crf-math';
+import { Featurizer } from '../../training/model/features';
+import { encode, initParams, labelLoss, Params, TaggerShape } from '../../training/model/tagger';
+import { CharVocab } from '../../training/model/vocab';
+import { AdamW } from '../../training/train/optimizer';
+import { lossAndGrads, disposeGrads, supervisedStep } from '../../training/train/step';
+import { Rng } from '../../training/util/random';
+import { HashedVectors } from '../helpers/hashed-vectors';
+
+const sentences = [
+  ['Mutations', 'in', 'BRCA1', 'cause', 'breast', 'cancer', '.'],
+  ['Cisplatin', 'induced', 'nephrotoxicity'],
+  ['X'],
+];
+const tags = [
+  [0, 0, 0, 0, 1, 2, 0],
+  [0, 0, 1],
+  [0],
+];
+
+function tiny(hidden = 4, layers = 1) {
+  const chars = CharVocab.build(sentences.flat());
+  const shape: TaggerShape = { wordDim: 5, charVocabSize: chars.size, charDim: 3, charFilters: 4, charWindow: 3, maxWordChars: 8, hidden, layers, numTags: 3, numDomains: 0 };
+  const feat = new Featurizer(new HashedVectors(5), chars, 8);
+  const batch = feat.batch(sentences);
+  const flat = new Int32Array(batch.B * batch.T);
+  tags.forEach((row, b) => flat.set(row, b * batch.T));
+  const allowed = allowedFromTags(flat, batch.B, batch.T, 3, batch.lengths);
+  return { shape, batch, allowed };
+}
+
+before(async () => {
+  await initBackend((process.env.METABIONER_BACKEND as 'wasm') ?? 'wasm');
+});
+
+test('whole-model gradients match finite differences (BiLSTM-CNN-CRF, two layers)', () => {
+  const { shape, batch, allowed } = tiny(4, 2);
+  const vars = initParams(shape, 42);
+  const lossOf = () => tf.tidy(() => labelLoss(vars as Params, encode(vars as Params, shape, batch, { training: false, dropout: 0 }), batch, allowed).dataSync()[0]);
+  const { grads } = lossAndGrads(() => labelLoss(vars as Params, encode(vars as Params, shape, batch, { training: false, dropout: 0 }), batch, allowed), vars);
+  const rng = new Rng(9);
+  const h = 1e-2;
+  let checked = 0;
+  for (const [name, v] of Object.entries(vars)) {
+    const g = grads[name].dataSync();
+    const values = v.dataSync().slice() as Float32Array;
+    // Three entries per parameter, preferring ones with a visible gradient.
+    const candidates = [...g.keys()].filter((k) => Math.abs(g[k]) > 1e-3);
+    for (const k of rng.shuffle(candidates).slice(0, 3)) {
+      const orig = values[k];
+      values[k] = orig + h;
+      v.assign(tf.tensor(values, v.shape));
+      const up = lossOf();
+      values[k] = orig - h;
+      v.assign(tf.tensor(values, v.shape));
+      const down = lossOf();
+      values[k] = orig;
+      v.assign(tf.tensor(values, v.shape));
+      const numeric = (up - down) / (2 * h);
+      assert.ok(Math.abs(numeric - g[k]) <= 2e-3 + 0.03 * Math.abs(g[k]), `${name}[${k}]: analytic ${g[k]} numeric ${numeric}`);
+      checked++;
+    }
+  }
+  disposeGrads(grads);
+  assert.ok(checked > 30, `only ${checked} entries checked`);
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('a training step leaves the number of tensors unchanged and lowers the loss', () => {
+  const { shape, batch, allowed } = tiny(8, 1);
+  const vars = initParams(shape, 1);
+  const opt = new AdamW(vars);
+  const rng = new Rng(3);
+  supervisedStep(vars, shape, batch, allowed, opt, 1e-2, 0.5, rng);
+  const count = tf.memory().numTensors;
+  let first = 0;
+  let last = 0;
+  for (let i = 0; i < 30; i++) {
+    const loss = supervisedStep(vars, shape, batch, allowed, opt, 1e-2, 0, rng);
+    if (i === 0) first = loss;
+    last = loss;
+    assert.equal(tf.memory().numTensors, count, `step ${i} leaked tensors`);
+  }
+  assert.ok(last < first * 0.5, `loss ${first} -> ${last}`);
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+});

@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs';
+import { spanProbability } from './crf';
+import { Featurizer, WordVectors } from './features';
+import { decode, TaggerShape, Variables } from './tagger';
+import { CharVocab, TagSet } from './vocab';
+
+/** What a model says about itself in its manifest. */
+export interface ModelInfo {
+  name: string;
+  created: string;
+  /** Corpora (and splits) it was trained on. */
+  trainedOn: string[];
+  /** The command line or API options that produced it. */
+  command?: string;
+  hyper: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
+}
+
+export interface PredictedSpan {
+  type: string;
+  /** Token positions, end exclusive. */
+  start: number;
+  end: number;
+  /** Probability under the CRF that exactly this span, with this type, is an entity. */
+  confidence: number;
+}
+
+export interface SentencePrediction {
+  tags: string[];
+  spans: PredictedSpan[];
+}
+
+/** A trained tagger: shapes, vocabularies, frozen word vectors and the weights θ, φ (and ω if any). */
+export class NerModel {
+  readonly featurizer: Featurizer;
+
+  constructor(
+    readonly shape: TaggerShape,
+    readonly tagSet: TagSet,
+    readonly chars: CharVocab,
+    readonly words: WordVectors,
+    readonly params: Variables,
+    public info: ModelInfo,
+    /** Domain names of the critic's classes, in order. */
+    readonly domains: string[] = [],
+  ) {
+    this.featurizer = new Featurizer(words, chars, shape.maxWordChars);
+  }
+
+  get types(): string[] {
+    return this.tagSet.types;
+  }
+
+  /** Tags sentences of tokens, `batchSize` sentences at a time (sorted by length to limit padding). */
+  predict(sentences: readonly (readonly string[])[], batchSize = 64): SentencePrediction[] {
+    const order = [...sentences.keys()].sort((a, b) => sentences[a].length - sentences[b].length);
+    const out = new Array<SentencePrediction>(sentences.length);
+    for (let i = 0; i < order.length; i += batchSize) {
+      const idx = order.slice(i, i + batchSize);
+      const nonEmpty = idx.filter((k) => sentences[k].length > 0);
+      for (const k of idx) if (sentences[k].length === 0) out[k] = { tags: [], spans: [] };
+      if (nonEmpty.length === 0) continue;
+      const batch = this.featurizer.batch(nonEmpty.map((k) => sentences[k]));
+      const decoded = decode(this.params, this.shape, batch);
+      nonEmpty.forEach((k, b) => {
+        const d = decoded.sentences[b];
+        const tags = d.path.map((j) => this.tagSet.tags[j]);
+        const spans = spansWithConfidence(tags, (s, spanTags, cont) =>
+          spanProbability(decoded.crf, decoded.emissions, b * batch.T * decoded.crf.n, batch.lengths[b], s, spanTags.map((t) => this.tagSet.id(t)), cont === null ? -1 : this.tagSet.id(cont), d.logZ),
+        );
+        out[k] = { tags, spans };
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+
+  /** Number of weights (θ, φ, ω). */
+  get parameterCount(): number {
+    return Object.values(this.params).reduce((n, v) => n + v.size, 0);
+  }
+}
+
+/** Entities of a decoded IOB2 tag sequence (the decoder only emits valid IOB2 when trained; repair anyway). */
+function spansWithConfidence(
+  tags: string[],
+  probability: (start: number, spanTags: string[], continuation: string | null) => number,
+): PredictedSpan[] {
+  const spans: PredictedSpan[] = [];
+  let t = 0;
+  while (t < tags.length) {
+    const tag = tags[t];
+    if (tag === 'O') {
+      t++;
+      continue;
+    }
+    const type = tag.slice(2);
+    let e = t + 1;
+    while (e < tags.length && tags[e] === `I-${type}`) e++;
+    const spanTags = tags.slice(t, e);
+    spans.push({ type, start: t, end: e, confidence: probability(t, spanTags, `I-${type}`) });
+    t = e;
+  }
+  return spans;
+}
+
+/** Copies of all weights, e.g. the best epoch's, independent of later updates. */
+export function snapshot(vars: Variables): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(vars)) out[name] = tf.clone(v);
+  return out;
+}
+
+export function restore(vars: Variables, snap: Record<string, tf.Tensor>): void {
+  for (const [name, t] of Object.entries(snap)) vars[name].assign(t);
+}
+
+export function disposeSnapshot(snap: Record<string, tf.Tensor>): void {
+  for (const t of Object.values(snap)) t.dispose();
+}
