@@ -1,0 +1,180 @@
+/**
+ * bench:engine — training-step time (batch 5, 10, 32), first-order meta-iteration time and inference
+ * tokens/s of our TF.js tagger against the same model in PyTorch, on the same sentences, one after the other.
+ * Writes docs/results/engine.json and engine.md. Not a test: it prints numbers, it does not pass or fail.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { corporaRoot, fixturesRoot } from '../training/data/corpora';
+import { loadSplit } from '../training/data/corpora';
+import type { Sentence } from '../training/data/types';
+import { BackendChoice, initBackend } from '../training/engine/backend';
+import { writeFileAtomic } from '../training/io/atomic';
+import { fomamlIteration, MetaTask } from '../training/meta/fomaml';
+import { allowedFromTags } from '../training/model/crf-math';
+import { Batch, Featurizer } from '../training/model/features';
+import { decode, DEFAULT_SHAPE, initParams, TaggerShape } from '../training/model/tagger';
+import { CharVocab, TagSet } from '../training/model/vocab';
+import { AdamW } from '../training/train/optimizer';
+import { pick, supervisedStep } from '../training/train/step';
+import { Rng } from '../training/util/random';
+import { HashedVectors } from '../test/helpers/hashed-vectors';
+
+const BATCH_SIZES = [5, 10, 32];
+const WARMUP = 3;
+const REPEATS = 20;
+const INFER_BATCH = 64;
+const SENTENCES = 640;
+
+interface EngineNumbers {
+  train_step_ms: Record<string, number>;
+  meta_iteration_ms: number;
+  infer_tokens_per_s: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function loadSentences(): { sentences: Sentence[]; source: string } {
+  for (const root of [corporaRoot(), fixturesRoot()]) {
+    try {
+      return { sentences: loadSplit(root, 'NCBI-disease', 'train').slice(0, SENTENCES), source: path.join(root, 'NCBI-disease/train.tsv') };
+    } catch {
+      // try the next root
+    }
+  }
+  throw new Error('NCBI-disease train split not found in the corpora root or the test fixtures');
+}
+
+async function measureOurs(sentences: Sentence[], tagSet: TagSet, chars: CharVocab, backend: BackendChoice): Promise<{ backend: string; numbers: EngineNumbers }> {
+  const info = await initBackend(backend);
+  const words = new HashedVectors(100);
+  const featurizer = new Featurizer(words, chars, DEFAULT_SHAPE.maxWordChars);
+  const shape: TaggerShape = { ...DEFAULT_SHAPE, wordDim: 100, charVocabSize: chars.size, numTags: tagSet.size, numDomains: 0 };
+  const vars = initParams(shape, 1);
+  const opt = new AdamW(vars);
+  const rng = new Rng(1);
+  // Batches are built before timing: the PyTorch side also times the model step only.
+  const prepare = (part: Sentence[]): { batch: Batch; allowed: Uint8Array } => {
+    const batch = featurizer.batch(part.map((s) => s.tokens));
+    const tags = new Int32Array(batch.B * batch.T);
+    part.forEach((s, b) => s.tags.forEach((t, i) => (tags[b * batch.T + i] = tagSet.id(t))));
+    return { batch, allowed: allowedFromTags(tags, batch.B, batch.T, tagSet.size, batch.lengths) };
+  };
+  const trainStep: Record<string, number> = {};
+  for (const B of BATCH_SIZES) {
+    const times: number[] = [];
+    for (let r = 0; r < WARMUP + REPEATS; r++) {
+      const start = (r * B) % (sentences.length - B);
+      const { batch, allowed } = prepare(sentences.slice(start, start + B));
+      const t0 = performance.now();
+      supervisedStep(vars, shape, batch, allowed, opt, 1e-3, 0.5, rng);
+      if (r >= WARMUP) times.push(performance.now() - t0);
+    }
+    trainStep[String(B)] = median(times);
+  }
+  const metaTimes: number[] = [];
+  const wrt = pick(vars, ['enc.', 'dec.']);
+  for (let r = 0; r < WARMUP + Math.ceil(REPEATS / 2); r++) {
+    const tasks: MetaTask[] = [];
+    for (let k = 0; k < 4; k++) {
+      const start = ((r * 4 + k) * 10) % (sentences.length - 10);
+      tasks.push({ support: prepare(sentences.slice(start, start + 5)), query: prepare(sentences.slice(start + 5, start + 10)) });
+    }
+    const t0 = performance.now();
+    fomamlIteration(vars, wrt, shape, tasks, [0.25, 0.25, 0.25, 0.25], opt, { innerSteps: 3, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+    if (r >= WARMUP) metaTimes.push(performance.now() - t0);
+  }
+  const inferBatches = [];
+  for (let i = 0; i < sentences.length; i += INFER_BATCH) inferBatches.push(featurizer.batch(sentences.slice(i, i + INFER_BATCH).map((s) => s.tokens)));
+  const tokens = sentences.reduce((n, s) => n + s.tokens.length, 0);
+  let best = 0;
+  for (let pass = 0; pass < 4; pass++) {
+    const t0 = performance.now();
+    for (const b of inferBatches) decode(vars, shape, b);
+    const rate = tokens / ((performance.now() - t0) / 1000);
+    if (pass > 0) best = Math.max(best, rate);
+  }
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+  if (tf.memory().numTensors > 0) process.stderr.write(`note: ${tf.memory().numTensors} tensors left after the benchmark\n`);
+  return { backend: info.name, numbers: { train_step_ms: trainStep, meta_iteration_ms: median(metaTimes), infer_tokens_per_s: best } };
+}
+
+function measurePyTorch(sentences: Sentence[], tagSet: TagSet, chars: CharVocab): { numbers?: EngineNumbers; backend?: string; skipped?: string } {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return { skipped: `${python} not found` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metabioner-bench-'));
+  const dataFile = path.join(dir, 'data.json');
+  const outFile = path.join(dir, 'out.json');
+  fs.writeFileSync(
+    dataFile,
+    JSON.stringify({
+      n_tags: tagSet.size,
+      n_chars: chars.size,
+      sentences: sentences.map((s) => ({ chars: s.tokens.map((t) => [...t].slice(0, DEFAULT_SHAPE.maxWordChars).map((c) => chars.idOf(c))), tags: s.tags.map((t) => tagSet.id(t)) })),
+      batch_sizes: BATCH_SIZES,
+      infer_batch: INFER_BATCH,
+      warmup: WARMUP,
+      repeats: REPEATS,
+    }),
+  );
+  const res = spawnSync(python, [path.join(__dirname, 'pytorch_reference.py'), 'bench', '--data', dataFile, '--out', outFile], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (res.status === 3) return { skipped: res.stderr.trim() || 'python3-torch is not installed' };
+  if (res.status !== 0) return { skipped: `PyTorch reference failed (exit ${res.status}): ${res.stderr.trim().split('\n').slice(-3).join(' ')}` };
+  const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as EngineNumbers & { backend: string };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { backend: out.backend, numbers: { train_step_ms: out.train_step_ms, meta_iteration_ms: out.meta_iteration_ms, infer_tokens_per_s: out.infer_tokens_per_s } };
+}
+
+async function main(): Promise<void> {
+  const backendArg = process.argv.indexOf('--backend');
+  const backend = (backendArg > 0 ? process.argv[backendArg + 1] : 'auto') as BackendChoice;
+  const { sentences, source } = loadSentences();
+  const tagSet = new TagSet(['Disease']);
+  const chars = CharVocab.build(sentences.flatMap((s) => s.tokens));
+  process.stderr.write(`bench:engine on ${sentences.length} sentences of ${source}\n`);
+  const ours = await measureOurs(sentences, tagSet, chars, backend);
+  const torch = measurePyTorch(sentences, tagSet, chars);
+  const rows: [string, string, string, string][] = [];
+  const fmt = (x: number | undefined, digits = 1) => (x === undefined ? '—' : x.toFixed(digits));
+  for (const B of BATCH_SIZES) {
+    const o = ours.numbers.train_step_ms[String(B)];
+    const p = torch.numbers?.train_step_ms[String(B)];
+    rows.push([`training step, batch ${B} (ms)`, fmt(o), fmt(p), p ? `${(o / p).toFixed(2)}× slower` : '—']);
+  }
+  const om = ours.numbers.meta_iteration_ms;
+  const pm = torch.numbers?.meta_iteration_ms;
+  rows.push(['FOMAML iteration, 4 tasks × 3 inner steps (ms)', fmt(om), fmt(pm), pm ? `${(om / pm).toFixed(2)}× slower` : '—']);
+  const oi = ours.numbers.infer_tokens_per_s;
+  const pi = torch.numbers?.infer_tokens_per_s;
+  rows.push(['inference, batch 64 (tokens/s)', fmt(oi, 0), fmt(pi, 0), pi ? `${(oi / pi).toFixed(2)}× of PyTorch` : '—']);
+  const header = `| measure | ours (${ours.backend}) | PyTorch (${torch.backend ?? 'skipped'}) | ratio |`;
+  const table = [header, '| --- | ---: | ---: | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const command = `npm run bench:engine${backend !== 'auto' ? ` -- --backend ${backend}` : ''}`;
+  process.stdout.write(`\n${table}\n${torch.skipped ? `\nPyTorch skipped: ${torch.skipped}\n` : ''}`);
+  const results = path.join(__dirname, '..', 'docs', 'results');
+  const json = { backend: ours.backend, command, cpu: os.cpus()[0]?.model, date: new Date().toISOString(), sentences: sentences.length, source: path.basename(path.dirname(source)), ours: ours.numbers, pytorch: torch.numbers ?? null, pytorch_skipped: torch.skipped ?? null };
+  writeFileAtomic(path.join(results, 'engine.json'), JSON.stringify(json, null, 1) + '\n');
+  writeFileAtomic(
+    path.join(results, 'engine.md'),
+    `# Engine benchmark\n\nCommand: \`${command}\` (${json.date}, ${json.cpu}, ${os.cpus().length} cores).\n` +
+      `The same BiLSTM-CNN-CRF (word 100 + char-CNN 50, BiLSTM 2×128, CRF) on the first ${sentences.length} sentences of ${json.source} train, ` +
+      `medians over ${REPEATS} steps after ${WARMUP} warm-up steps; PyTorch runs with OPENBLAS_NUM_THREADS=1 and 2 torch threads.\n\n${table}\n` +
+      (torch.skipped ? `\nPyTorch skipped: ${torch.skipped}\n` : ''),
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { corporaRoot } from '../../data/corpora';
+import type { CorpusSplit } from '../../data/types';
+import { formatReport } from '../../eval/conlleval';
+import { evaluateModel } from '../../eval/evaluate-model';
+import { defaultModelDir } from '../../io/paths';
+import { loadModel } from '../../model/model-io';
+import { loadEvaluationSplit } from '../../train/training-data';
+import { Command, startBackend, UsageError } from '../command';
+import { corpusList } from './shared';
+
+const SPLITS: CorpusSplit[] = ['train', 'devel', 'test'];
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'Score a model on a corpus split with conlleval (exact type + start + end), counting only the types that corpus annotates.',
+  options: {
+    model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
+    corpus: { type: 'string', description: 'corpus name(s), comma-separated', valueName: 'C' },
+    split: { type: 'string', description: 'train, devel or test', default: 'test', valueName: 'S' },
+    'corpora-root': { type: 'string', description: 'folder of corpora (default $METABIONER_CORPORA or ../shared/corpora)', valueName: 'DIR' },
+    strict: { type: 'boolean', description: 'strict IOB2: an I- tag that continues no entity is not an entity start' },
+    json: { type: 'boolean', description: 'print JSON instead of the conlleval report' },
+  },
+  async run(values) {
+    const names = corpusList(values.corpus);
+    if (names.length === 0) throw new UsageError('eval needs --corpus NAME');
+    const split = values.split as CorpusSplit;
+    if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
+    const root = (values['corpora-root'] as string | undefined) ?? corporaRoot();
+    await startBackend(values);
+    const model = loadModel((values.model as string | undefined) ?? defaultModelDir());
+    const results: Record<string, unknown> = {};
+    for (const name of names) {
+      const { sentences, types } = loadEvaluationSplit(root, name, split);
+      const known = types.filter((t) => model.types.includes(t));
+      if (known.length === 0) throw new UsageError(`${name} annotates ${types.join(', ')}; the model tags ${model.types.join(', ')}`);
+      const r = evaluateModel(model, sentences, known, values.strict === true);
+      results[name] = r;
+      if (!values.json) process.stdout.write(`== ${name} ${split} (${model.info.name})\n${formatReport(r)}\n`);
+    }
+    if (values.json) process.stdout.write(JSON.stringify(results, null, 1) + '\n');
+    model.dispose();
+    return 0;
+  },
+};

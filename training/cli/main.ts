@@ -1,0 +1,45 @@
+import { ModelFormatError } from '../model/model-io';
+import { UnknownLabelError } from '../model/vocab';
+import { Command, runCommand, UsageError } from './command';
+import { embedCommand } from './commands/embed';
+import { evalCommand } from './commands/eval';
+import { tagCommand } from './commands/tag';
+import { trainCommand } from './commands/train';
+
+const COMMANDS: Command[] = [tagCommand, trainCommand, evalCommand, embedCommand];
+
+function usage(): string {
+  return [
+    'metabioner <command> [options]   (metabioner <command> --help for its options)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+  ].join('\n');
+}
+
+/** Errors with a message meant for the user: no stack trace. */
+function isExpected(err: unknown): err is Error {
+  return err instanceof UsageError || err instanceof ModelFormatError || err instanceof UnknownLabelError || (err instanceof Error && err.name === 'CorpusFormatError');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  return runCommand(cmd, rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (isExpected(err)) process.stderr.write(`metabioner: ${err.message}\n`);
+    else process.stderr.write(`metabioner: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(isExpected(err) ? 2 : 1);
+  },
+);
