@@ -3,6 +3,7 @@ import { Rng } from '../util/random';
 import { crfNegLogLikelihood, decodeBatch, DecodedSentence } from './crf';
 import type { CrfWeights } from './crf-math';
 import type { Batch } from './features';
+import { lstmSequence } from './lstm';
 
 /** Shapes of the BiLSTM-CNN-CRF; stored in the model manifest. */
 export interface TaggerShape {
@@ -159,31 +160,6 @@ function charFeatures(p: Params, shape: TaggerShape, batch: Batch): tf.Tensor2D 
   return tf.gather(maxOverPositions(masked), tf.tensor1d(batch.tokenWord, 'int32')) as tf.Tensor2D;
 }
 
-/**
- * One direction of an LSTM layer over time-major input [T*B, F]; returns T states [B, H].
- * The backward direction zeroes its state at padding: it meets each sentence's padding before its last
- * real token, so the state it carries into the sentence is exactly the zero start state.
- */
-function lstmDirection(p: Params, pre: string, x: tf.Tensor2D, B: number, T: number, H: number, reverse: boolean, stepMask: tf.Tensor[]): tf.Tensor[] {
-  // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
-  const xs = tf.unstack(tf.add(tf.matMul(x, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]), 0);
-  const Wh = p[`${pre}.Wh`];
-  let h: tf.Tensor = tf.zeros([B, H]);
-  let c: tf.Tensor = tf.zeros([B, H]);
-  const out: tf.Tensor[] = new Array(T);
-  for (let s = 0; s < T; s++) {
-    const t = reverse ? T - 1 - s : s;
-    const z = tf.add(xs[t], tf.matMul(h, Wh));
-    const [zi, zf, zg, zo] = tf.split(z, 4, 1);
-    c = tf.add(tf.mul(tf.sigmoid(zf), c), tf.mul(tf.sigmoid(zi), tf.tanh(zg)));
-    if (reverse) c = tf.mul(c, stepMask[t]);
-    h = tf.mul(tf.sigmoid(zo), tf.tanh(c));
-    if (reverse) h = tf.mul(h, stepMask[t]);
-    out[t] = h;
-  }
-  return out;
-}
-
 /** Encoder θ: [B, T, 2H] contextual token representations. */
 export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: ForwardOptions): tf.Tensor3D {
   const { B, T } = batch;
@@ -191,11 +167,16 @@ export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: Forwar
   const words = tf.tensor2d(batch.words, [B * T, shape.wordDim]);
   const input = dropout(tf.concat([words, charFeatures(p, shape, batch)], 1), opts);
   let x = toTimeMajor(input, B, T);
-  const stepMask = tf.unstack(tf.tensor2d(batch.tokenMask, [B, T]).transpose(), 0).map((m) => m.reshape([B, 1]));
+  const mask = tf.tensor2d(batch.tokenMask, [B, T]).transpose().reshape([T, B, 1]) as tf.Tensor3D;
+  const direction = (pre: string, input: tf.Tensor2D, reverse: boolean): tf.Tensor3D => {
+    // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
+    const proj = tf.add(tf.matMul(input, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]) as tf.Tensor3D;
+    return lstmSequence(proj, p[`${pre}.Wh`] as tf.Tensor2D, mask, reverse);
+  };
   for (let l = 0; l < shape.layers; l++) {
-    const fwd = lstmDirection(p, `enc.lstm${l}.fwd`, x, B, T, H, false, stepMask);
-    const bwd = lstmDirection(p, `enc.lstm${l}.bwd`, x, B, T, H, true, stepMask);
-    const out = tf.concat([tf.stack(fwd, 0), tf.stack(bwd, 0)], 2); // [T, B, 2H]
+    const fwd = direction(`enc.lstm${l}.fwd`, x, false);
+    const bwd = direction(`enc.lstm${l}.bwd`, x, true);
+    const out = tf.concat([fwd, bwd], 2); // [T, B, 2H]
     x = dropout(out.reshape([T * B, 2 * H]), opts) as tf.Tensor2D;
   }
   return x.reshape([T, B, 2 * H]).transpose([1, 0, 2]);

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * One direction of an LSTM over a time-major sequence, as a single differentiable op with hand-written
+ * back-propagation through time.
+ *
+ * Why not autodiff: taped, every step's `h·Wh` product contributes its own transposes and a small weight
+ * gradient product (T of each), and TF.js's wasm kernels repack a fresh weight operand on every call. Here the
+ * backward pass transposes Wh once and computes ∂Wh as one [H, T·B]×[T·B, 4H] product.
+ *
+ * Inputs: `proj` [T, B, 4H] = x·Wx + b for all steps (gate order i, f, g, o), `Wh` [H, 4H], `mask` [T, B, 1]
+ * (1 for real tokens). Output: hidden states [T, B, H]. With `reverse`, steps run from T−1 down to 0 and the
+ * state is multiplied by the mask, so that it is exactly zero when a sentence's last real token is reached.
+ */
+export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor3D, reverse: boolean): tf.Tensor3D {
+  const [T, B, H4] = proj.shape;
+  const H = H4 / 4;
+  const op = tf.customGrad((p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xs = tf.unstack(p, 0);
+    const ms = reverse ? tf.unstack(m, 0) : [];
+    const acts: tf.Tensor[] = new Array(T);
+    const cs: tf.Tensor[] = new Array(T);
+    const hs: tf.Tensor[] = new Array(T);
+    let h: tf.Tensor = tf.zeros([B, H]);
+    let c: tf.Tensor = tf.zeros([B, H]);
+    for (let s = 0; s < T; s++) {
+      const t = reverse ? T - 1 - s : s;
+      const z = tf.add(xs[t], tf.matMul(h, w));
+      const [zi, zf, zg, zo] = tf.split(z, 4, 1);
+      const i = tf.sigmoid(zi);
+      const f = tf.sigmoid(zf);
+      const g = tf.tanh(zg);
+      const o = tf.sigmoid(zo);
+      c = tf.add(tf.mul(f, c), tf.mul(i, g));
+      if (reverse) c = tf.mul(c, ms[t]);
+      h = tf.mul(o, tf.tanh(c));
+      if (reverse) h = tf.mul(h, ms[t]);
+      acts[t] = tf.concat([i, f, g, o], 1);
+      cs[t] = c;
+      hs[t] = h;
+    }
+    const hStack = tf.stack(hs, 0);
+    const actStack = tf.stack(acts, 0);
+    const cStack = tf.stack(cs, 0);
+    save([actStack, cStack, hStack, w, m]);
+    return {
+      value: hStack,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [actS, cS, hS, wS, mS] = saved;
+        const dys = tf.unstack(dy, 0);
+        const actT = tf.unstack(actS, 0);
+        const cT = tf.unstack(cS, 0);
+        const hT = tf.unstack(hS, 0);
+        const mT = reverse ? tf.unstack(mS, 0) : [];
+        const WhT = tf.transpose(wS);
+        const zero = tf.zeros([B, H]);
+        const dz: tf.Tensor[] = new Array(T);
+        const hPrev: tf.Tensor[] = new Array(T);
+        let dhNext: tf.Tensor = zero;
+        let dcNext: tf.Tensor = zero;
+        for (let s = T - 1; s >= 0; s--) {
+          const t = reverse ? T - 1 - s : s;
+          const tPrev = s > 0 ? (reverse ? t + 1 : t - 1) : -1;
+          const cPrev = tPrev >= 0 ? cT[tPrev] : zero;
+          hPrev[t] = tPrev >= 0 ? hT[tPrev] : zero;
+          const [i, f, g, o] = tf.split(actT[t], 4, 1);
+          let dh = tf.add(dys[t], dhNext);
+          if (reverse) dh = tf.mul(dh, mT[t]);
+          const tc = tf.tanh(cT[t]);
+          const dO = tf.mul(dh, tc);
+          let dc = tf.add(dcNext, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
+          if (reverse) dc = tf.mul(dc, mT[t]);
+          const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
+          const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
+          const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
+          const dzo = tf.mul(dO, tf.mul(o, tf.sub(1, o)));
+          dz[t] = tf.concat([dzi, dzf, dzg, dzo], 1);
+          dcNext = tf.mul(dc, f);
+          dhNext = tf.matMul(dz[t], WhT);
+        }
+        const dProj = tf.stack(dz, 0);
+        const hPrevAll = tf.stack(hPrev, 0).reshape([T * B, H]);
+        const dWh = tf.matMul(tf.transpose(hPrevAll), dProj.reshape([T * B, 4 * H]));
+        return [dProj, dWh, tf.zerosLike(mS)];
+      },
+    };
+  });
+  return op(proj, Wh, mask) as tf.Tensor3D;
+}
