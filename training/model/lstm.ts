@@ -16,32 +16,10 @@ export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor
   const [T, B, H4] = proj.shape;
   const H = H4 / 4;
   const op = tf.customGrad((p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xs = tf.unstack(p, 0);
-    const ms = reverse ? tf.unstack(m, 0) : [];
-    const acts: tf.Tensor[] = new Array(T);
-    const cs: tf.Tensor[] = new Array(T);
-    const hs: tf.Tensor[] = new Array(T);
-    let h: tf.Tensor = tf.zeros([B, H]);
-    let c: tf.Tensor = tf.zeros([B, H]);
-    for (let s = 0; s < T; s++) {
-      const t = reverse ? T - 1 - s : s;
-      const z = tf.add(xs[t], tf.matMul(h, w));
-      const [zi, zf, zg, zo] = tf.split(z, 4, 1);
-      const i = tf.sigmoid(zi);
-      const f = tf.sigmoid(zf);
-      const g = tf.tanh(zg);
-      const o = tf.sigmoid(zo);
-      c = tf.add(tf.mul(f, c), tf.mul(i, g));
-      if (reverse) c = tf.mul(c, ms[t]);
-      h = tf.mul(o, tf.tanh(c));
-      if (reverse) h = tf.mul(h, ms[t]);
-      acts[t] = tf.concat([i, f, g, o], 1);
-      cs[t] = c;
-      hs[t] = h;
-    }
+    const { hs, acts, cs } = runSteps(p, w, m, reverse, true);
     const hStack = tf.stack(hs, 0);
-    const actStack = tf.stack(acts, 0);
-    const cStack = tf.stack(cs, 0);
+    const actStack = tf.stack(acts as tf.Tensor[], 0);
+    const cStack = tf.stack(cs as tf.Tensor[], 0);
     save([actStack, cStack, hStack, w, m]);
     return {
       value: hStack,
@@ -86,4 +64,41 @@ export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor
     };
   });
   return op(proj, Wh, mask) as tf.Tensor3D;
+}
+
+/** Inference: the same recursion without keeping what back-propagation needs. */
+export function lstmSequenceInference(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor3D, reverse: boolean): tf.Tensor3D {
+  return tf.stack(runSteps(proj, Wh, mask, reverse, false).hs, 0) as tf.Tensor3D;
+}
+
+/** The forward recursion; with `keep`, also the gate activations [B, 4H] and cell states of every step. */
+function runSteps(p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, reverse: boolean, keep: boolean): { hs: tf.Tensor[]; acts?: tf.Tensor[]; cs?: tf.Tensor[] } {
+  const [T, B, H4] = p.shape as [number, number, number];
+  const H = H4 / 4;
+  const xs = tf.unstack(p, 0);
+  const ms = reverse ? tf.unstack(m, 0) : [];
+  const acts: tf.Tensor[] = new Array(keep ? T : 0);
+  const cs: tf.Tensor[] = new Array(keep ? T : 0);
+  const hs: tf.Tensor[] = new Array(T);
+  let h: tf.Tensor = tf.zeros([B, H]);
+  let c: tf.Tensor = tf.zeros([B, H]);
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const z = tf.add(xs[t], tf.matMul(h, w));
+    const [zi, zf, zg, zo] = tf.split(z, 4, 1);
+    const i = tf.sigmoid(zi);
+    const f = tf.sigmoid(zf);
+    const g = tf.tanh(zg);
+    const o = tf.sigmoid(zo);
+    c = tf.add(tf.mul(f, c), tf.mul(i, g));
+    if (reverse) c = tf.mul(c, ms[t]);
+    h = tf.mul(o, tf.tanh(c));
+    if (reverse) h = tf.mul(h, ms[t]);
+    if (keep) {
+      acts[t] = tf.concat([i, f, g, o], 1);
+      cs[t] = c;
+    }
+    hs[t] = h;
+  }
+  return keep ? { hs, acts, cs } : { hs };
 }

@@ -3,7 +3,7 @@ import { Rng } from '../util/random';
 import { crfNegLogLikelihood, decodeBatch, DecodedSentence } from './crf';
 import type { CrfWeights } from './crf-math';
 import type { Batch } from './features';
-import { lstmSequence } from './lstm';
+import { lstmSequence, lstmSequenceInference } from './lstm';
 
 /** Shapes of the BiLSTM-CNN-CRF; stored in the model manifest. */
 export interface TaggerShape {
@@ -171,7 +171,7 @@ export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: Forwar
   const direction = (pre: string, input: tf.Tensor2D, reverse: boolean): tf.Tensor3D => {
     // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
     const proj = tf.add(tf.matMul(input, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]) as tf.Tensor3D;
-    return lstmSequence(proj, p[`${pre}.Wh`] as tf.Tensor2D, mask, reverse);
+    return (opts.training ? lstmSequence : lstmSequenceInference)(proj, p[`${pre}.Wh`] as tf.Tensor2D, mask, reverse);
   };
   for (let l = 0; l < shape.layers; l++) {
     const fwd = direction(`enc.lstm${l}.fwd`, x, false);
