@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../engine/custom-op';
 import { batchNegLogLikelihood, CrfWeights, forwardBackward, spanProbability, viterbi } from './crf-math';
 
 /**
@@ -17,7 +18,7 @@ export function crfNegLogLikelihood(
   allowed: Uint8Array,
 ): tf.Scalar {
   const [B, T, n] = emissions.shape as [number, number, number];
-  const op = tf.customGrad((e: tf.Tensor, tr: tf.Tensor, st: tf.Tensor, en: tf.Tensor) => {
+  const op = customOp(([e, tr, st, en]) => {
     const w: CrfWeights = { n, trans: tr.dataSync(), start: st.dataSync(), end: en.dataSync() };
     const r = batchNegLogLikelihood(w, e.dataSync(), B, T, lengths, allowed);
     return {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../engine/custom-op';
 
 /**
  * One direction of an LSTM over a time-major sequence, as a single differentiable op with hand-written
@@ -15,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor3D, reverse: boolean): tf.Tensor3D {
   const [T, B, H4] = proj.shape;
   const H = H4 / 4;
-  const op = tf.customGrad((p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customOp(([p, w, m], save) => {
     const { hs, acts, cs } = runSteps(p, w, m, reverse, true);
     const hStack = tf.stack(hs, 0);
     const actStack = tf.stack(acts as tf.Tensor[], 0);

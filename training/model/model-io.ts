@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { EmbeddingTable } from '../embeddings/store';
 import { writeDirAtomic } from '../io/atomic';
 import { ModelInfo, NerModel } from './ner-model';
-import { TaggerShape, toVariables, Variables } from './tagger';
+import { TaggerShape, toVariables } from './tagger';
 import { CharVocab, TagSet } from './vocab';
 
 export const MODEL_FORMAT = 'metabioner-model';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../engine/custom-op';
 import { Rng } from '../util/random';
 import { crfNegLogLikelihood, decodeBatch, DecodedSentence } from './crf';
 import type { CrfWeights } from './crf-math';
@@ -132,7 +133,7 @@ function dropout(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
  * max()'s gradient is a broadcast Equal that wasm runs slowly, and wasm's MaxPoolGrad drops gradients
  * for some channels (checked against the cpu backend in the gradient test).
  */
-const maxOverPositions = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+const maxOverPositions = customOp(([x], save) => {
   const arg = tf.argMax(x, 1);
   save([arg]);
   const Lc = x.shape[1] as number;
