@@ -11,7 +11,7 @@ export interface EmbeddingOptions {
   maxN: number;
   buckets: number;
   lr: number;
-  /** Frequent-word subsampling threshold. */
+  /** Frequent-word subsampling threshold (0: keep every word). */
   sample: number;
   seed: number;
 }
@@ -108,7 +108,7 @@ export async function trainEmbeddings(sentences: readonly (readonly string[])[],
   const keepProb = new Float32Array(V);
   for (let i = 0; i < V; i++) {
     const f = counts[i] / totalWords;
-    keepProb[i] = Math.min(1, Math.sqrt(o.sample / f) + o.sample / f);
+    keepProb[i] = o.sample > 0 ? Math.min(1, Math.sqrt(o.sample / f) + o.sample / f) : 1;
   }
 
   const hidden = new Float32Array(D);
