@@ -4,6 +4,9 @@
  *
  *   npm run bench:supervised [-- --corpora A,B] [--max-minutes M] [--epochs N] [--backend wasm]
  *
+ * With no options it trains exactly as `metabioner train --corpus C` does (same defaults and seed), so either
+ * command reproduces a row.
+ *
  * Results of corpora not run this time are kept from the previous file, so the table can be filled in
  * several runs (each row says its own command and date).
  */
@@ -18,7 +21,7 @@ import { EmbeddingTable } from '../training/embeddings/store';
 import { evaluateModel } from '../training/eval/evaluate-model';
 import { writeFileAtomic } from '../training/io/atomic';
 import { cacheDir } from '../training/io/paths';
-import { trainSupervised } from '../training/train/supervised';
+import { DEFAULT_SUPERVISED, trainSupervised } from '../training/train/supervised';
 import { loadCorpora, loadEvaluationSplit, trainingDataOf } from '../training/train/training-data';
 
 interface Row {
@@ -41,9 +44,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       corpora: { type: 'string' },
-      'max-minutes': { type: 'string', default: '30' },
-      epochs: { type: 'string', default: '30' },
-      'batch-size': { type: 'string', default: '10' },
+      'max-minutes': { type: 'string', default: '0' },
+      epochs: { type: 'string', default: String(DEFAULT_SUPERVISED.epochs) },
+      'batch-size': { type: 'string', default: String(DEFAULT_SUPERVISED.batchSize) },
       backend: { type: 'string', default: 'auto' },
       seed: { type: 'string', default: '1' },
     },
@@ -55,8 +58,8 @@ async function main(): Promise<void> {
   const words = EmbeddingTable.load(embeddingsFile);
   const resultsDir = path.join(__dirname, '..', 'docs', 'results');
   const jsonFile = path.join(resultsDir, 'supervised.json');
-  const previous = fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { corpora: Record<string, Row> }).corpora : {};
-  const corpora: Record<string, Row> = { ...previous };
+  // Re-read before each write: other bench processes (one per core) may have added rows meanwhile.
+  const previous = (): Record<string, Row> => (fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { corpora: Record<string, Row> }).corpora : {});
   const argv = process.argv.slice(2).join(' ');
   const command = `npm run bench:supervised${argv ? ` -- ${argv}` : ''}`;
   for (const name of names) {
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
     );
     const { sentences, types } = loadEvaluationSplit(root, name, 'test');
     const r = evaluateModel(result.model, sentences, types);
+    const corpora = previous();
     corpora[name] = {
       precision: r.precision,
       recall: r.recall,

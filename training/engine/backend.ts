@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmFixes } from './wasm-kernels';
 
@@ -18,9 +19,8 @@ let active: BackendInfo | undefined;
 /** The native bindings are optional dependencies: their install downloads libtensorflow, which fails offline. */
 function tryRequire(moduleName: string): boolean {
   try {
-    // A computed name keeps esbuild from trying to bundle the optional native packages.
-    const req = eval('require') as NodeRequire;
-    req(moduleName);
+    // A require function resolved at run time keeps esbuild from trying to bundle the optional native packages.
+    createRequire(__filename)(moduleName);
     return true;
   } catch {
     return false;

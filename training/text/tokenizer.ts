@@ -56,7 +56,7 @@ const ABBREVIATIONS = new Set([
   'e.g', 'i.e', 'al', 'fig', 'figs', 'vs', 'dr', 'approx', 'no', 'nos', 'ca', 'cf', 'etc', 'resp', 'ref', 'refs', 'vol', 'eq', 'mr', 'mrs', 'ms', 'prof', 'st', 'sp', 'spp', 'var', 'subsp', 'inc', 'ltd', 'co', 'jr', 'sr', 'min', 'max', 'tab', 'suppl', 'mol', 'wt', 'conc', 'est',
 ]);
 
-function isSentenceEnd(text: string, tokens: Token[], k: number): boolean {
+function isSentenceEnd(tokens: Token[], k: number): boolean {
   const t = tokens[k];
   if (t.text !== '.' && t.text !== '?' && t.text !== '!') return false;
   const next = tokens[k + 1];
@@ -115,7 +115,7 @@ export function splitSentences(text: string): SentenceSpan[] {
     const tokens = tokenize(text, from, to);
     let begin = 0;
     for (let k = 0; k < tokens.length; k++) {
-      if (isSentenceEnd(text, tokens, k)) {
+      if (isSentenceEnd(tokens, k)) {
         const part = tokens.slice(begin, k + 1);
         sentences.push({ start: part[0].start, end: part[part.length - 1].end, tokens: part });
         begin = k + 1;

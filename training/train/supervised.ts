@@ -29,7 +29,7 @@ export interface SupervisedOptions {
 }
 
 export const DEFAULT_SUPERVISED: SupervisedOptions = {
-  epochs: 30,
+  epochs: 15,
   batchSize: 10,
   lr: 2e-3,
   weightDecay: 0.01,
