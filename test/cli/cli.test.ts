@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const root = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-cli-'));
+
+/** Runs the built CLI (npm test builds dist/ first) with the wasm backend and a private cache. */
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'metabioner.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, METABIONER_BACKEND: 'wasm', METABIONER_CACHE: path.join(tmp, 'cache') },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('help lists the commands and each command documents its options', () => {
+  const r = cli('--help');
+  assert.equal(r.code, 0);
+  for (const c of ['tag', 'train', 'eval', 'embed']) assert.match(r.stdout, new RegExp(`\\n  ${c} `));
+  const t = cli('train', '--help');
+  assert.equal(t.code, 0);
+  assert.match(t.stdout, /--corpus A\[,B\]/);
+  assert.match(t.stdout, /--lr X .*AdamW/);
+  assert.equal(cli('frobnicate').code, 2);
+});
+
+test('the shipped model tags the sample abstract: diseases and chemicals with offsets and confidences', () => {
+  const r = cli('tag', 'docs/sample-abstract.txt', '--format', 'json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /backend: wasm/);
+  const text = fs.readFileSync(path.join(root, 'docs', 'sample-abstract.txt'), 'utf8');
+  const { entities } = JSON.parse(r.stdout) as { entities: { start: number; end: number; type: string; text: string; confidence: number }[] };
+  for (const e of entities) {
+    assert.equal(text.slice(e.start, e.end), e.text);
+    assert.ok(e.confidence > 0 && e.confidence <= 1);
+  }
+  const found = (type: string, words: string) => entities.some((e) => e.type === type && e.text.toLowerCase() === words);
+  assert.ok(found('Chemical', 'cisplatin'), 'cisplatin as Chemical');
+  assert.ok(found('Chemical', 'doxorubicin'), 'doxorubicin as Chemical');
+  assert.ok(entities.some((e) => e.type === 'Disease' && /breast cancer/i.test(e.text)), 'breast cancer as Disease');
+});
+
+test('bad input gets a clear message and exit code 2', () => {
+  const binary = path.join(tmp, 'binary.txt');
+  fs.writeFileSync(binary, Buffer.from([0x41, 0xff, 0xfe, 0x00, 0x42]));
+  const b = cli('tag', binary);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /is not UTF-8 text/);
+  const m = cli('tag', '--model', path.join(tmp, 'nope'), 'docs/sample-abstract.txt');
+  assert.equal(m.code, 2);
+  assert.match(m.stderr, /Cannot load model .*nope: no such directory/);
+  const bad = path.join(tmp, 'bad-corpus');
+  fs.mkdirSync(path.join(bad, 'X'), { recursive: true });
+  for (const s of ['train', 'devel', 'test']) fs.writeFileSync(path.join(bad, 'X', `${s}.tsv`), 'a\tO\nb c\n');
+  const e = cli('eval', '--corpus', 'X', '--corpora-root', bad);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /test\.tsv:2: expected 2 tab-separated fields/);
+  assert.equal(cli('tag').code, 2);
+});
+
+test('train → eval → tag on the committed corpus samples', () => {
+  const out = path.join(tmp, 'model');
+  const t = cli('train', '--corpus', 'S800', '--corpora-root', fixtures, '--epochs', '2', '--hidden', '16', '--out', out);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /S800 test: precision [\d.]+ recall [\d.]+ F1 [\d.]+/);
+  assert.ok(fs.existsSync(path.join(out, 'manifest.json')));
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  assert.deepEqual(manifest.types, ['Species']);
+  assert.match(manifest.info.command, /train --corpus S800/);
+  const e = cli('eval', '--model', out, '--corpus', 'S800', '--corpora-root', fixtures, '--split', 'devel');
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /processed \d+ tokens with \d+ phrases; found: \d+ phrases; correct: \d+\./);
+  const g = cli('tag', '--model', out, '--format', 'tsv', '-');
+  assert.equal(g.code, 0, g.stderr);
+});
