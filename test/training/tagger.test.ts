@@ -7,7 +7,8 @@ import { Featurizer } from '../../training/model/features';
 import { encode, initParams, labelLoss, Params, TaggerShape } from '../../training/model/tagger';
 import { CharVocab } from '../../training/model/vocab';
 import { AdamW } from '../../training/train/optimizer';
-import { lossAndGrads, disposeGrads, supervisedStep } from '../../training/train/step';
+import { fomamlIteration } from '../../training/meta/fomaml';
+import { lossAndGrads, disposeGrads, pick, supervisedStep } from '../../training/train/step';
 import { Rng } from '../../training/util/random';
 import { HashedVectors } from '../helpers/hashed-vectors';
 
@@ -86,6 +87,38 @@ test('a training step leaves the number of tensors unchanged and lowers the loss
     assert.equal(tf.memory().numTensors, count, `step ${i} leaked tensors`);
   }
   assert.ok(last < first * 0.5, `loss ${first} -> ${last}`);
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('a first-order MAML iteration leaks nothing, and model + optimizer dispose to zero tensors', () => {
+  const before = tf.memory().numTensors;
+  const { shape, batch, allowed } = tiny(6, 1);
+  const vars = initParams(shape, 2);
+  const opt = new AdamW(vars);
+  const task = { support: { batch, allowed }, query: { batch, allowed } };
+  const wrt = pick(vars, ['enc.', 'dec.']);
+  const rng = new Rng(1);
+  fomamlIteration(vars, wrt, shape, [task, task], [0.5, 0.5], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+  const count = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) {
+    fomamlIteration(vars, wrt, shape, [task, task], [0.5, 0.5], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+    assert.equal(tf.memory().numTensors, count, `iteration ${i} leaked`);
+  }
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('a batch of one-character words trains (the char max-pool has a single position)', () => {
+  const chars = CharVocab.build(['a', 'b', '.']);
+  const shape: TaggerShape = { wordDim: 5, charVocabSize: chars.size, charDim: 3, charFilters: 4, charWindow: 3, maxWordChars: 8, hidden: 4, layers: 1, numTags: 3, numDomains: 0 };
+  const batch = new Featurizer(new HashedVectors(5), chars, 8).batch([['a', 'b', '.']]);
+  assert.equal(batch.Lc, 1);
+  const vars = initParams(shape, 1);
+  const opt = new AdamW(vars);
+  const loss = supervisedStep(vars, shape, batch, allowedFromTags(new Int32Array([1, 2, 0]), 1, 3, 3, batch.lengths), opt, 1e-2, 0, new Rng(1));
+  assert.ok(Number.isFinite(loss));
   opt.dispose();
   Object.values(vars).forEach((v) => v.dispose());
 });

@@ -139,7 +139,9 @@ const maxOverPositions = customOp(([x], save) => {
   const Lc = x.shape[1] as number;
   return {
     value: tf.max(x, 1),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.transpose(tf.mul(tf.oneHot(saved[0], Lc), tf.expandDims(dy, 2)), [0, 2, 1]),
+    // oneHot needs depth ≥ 2; with one position the max is the identity.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      Lc === 1 ? tf.expandDims(dy, 1) : tf.transpose(tf.mul(tf.oneHot(saved[0], Lc), tf.expandDims(dy, 2)), [0, 2, 1]),
   };
 }) as (x: tf.Tensor) => tf.Tensor2D;
 

@@ -31,8 +31,8 @@ export class AdamW {
     readonly opts: AdamWOptions = DEFAULT_ADAMW,
   ) {
     for (const [name, v] of Object.entries(vars)) {
-      this.m[name] = tf.variable(tf.zerosLike(v), false);
-      this.v[name] = tf.variable(tf.zerosLike(v), false);
+      this.m[name] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
+      this.v[name] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
     }
   }
 
