@@ -1,18 +1,18 @@
 import * as path from 'node:path';
-import { corporaRoot } from '../../data/corpora';
 import { DEFAULT_EMBEDDING_OPTIONS, EmbeddingOptions, trainEmbeddings } from '../../embeddings/fasttext';
 import { embeddingText, ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
 import { Command, intOption, numberOption } from '../command';
+import { CORPUS_OPTIONS, corporaRootOption } from './shared';
 import { ProgressLine } from '../progress';
 
 export const embedCommand: Command = {
   name: 'embed',
   summary: 'Train word vectors (skip-gram with character n-grams) from the train and devel text of every corpus; cached for train.',
   options: {
+    'corpora-root': CORPUS_OPTIONS['corpora-root'],
     out: { type: 'string', description: 'write the vectors here instead of the cache', valueName: 'FILE' },
-    'corpora-root': { type: 'string', description: 'folder of corpora (default $METABIONER_CORPORA or ../shared/corpora)', valueName: 'DIR' },
     dim: { type: 'string', description: 'vector size', default: String(DEFAULT_EMBEDDING_OPTIONS.dim), valueName: 'N' },
     epochs: { type: 'string', description: 'passes over the text', default: String(DEFAULT_EMBEDDING_OPTIONS.epochs), valueName: 'N' },
     window: { type: 'string', description: 'context window', default: String(DEFAULT_EMBEDDING_OPTIONS.window), valueName: 'N' },
@@ -22,7 +22,7 @@ export const embedCommand: Command = {
     neighbours: { type: 'string', description: 'print nearest neighbours of these words afterwards', valueName: 'W1,W2' },
   },
   async run(values) {
-    const root = (values['corpora-root'] as string | undefined) ?? corporaRoot();
+    const root = corporaRootOption(values);
     const options: Partial<EmbeddingOptions> = {};
     for (const [flag, key] of [['dim', 'dim'], ['epochs', 'epochs'], ['window', 'window'], ['min-count', 'minCount'], ['seed', 'seed']] as const) {
       const v = intOption(values, flag);

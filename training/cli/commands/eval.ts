@@ -1,4 +1,3 @@
-import { corporaRoot } from '../../data/corpora';
 import type { CorpusSplit } from '../../data/types';
 import { formatReport } from '../../eval/conlleval';
 import { evaluateModel } from '../../eval/evaluate-model';
@@ -6,7 +5,7 @@ import { defaultModelDir } from '../../io/paths';
 import { loadModel } from '../../model/model-io';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, startBackend, UsageError } from '../command';
-import { corpusList } from './shared';
+import { CORPUS_OPTIONS, corporaRootOption, corpusList } from './shared';
 
 const SPLITS: CorpusSplit[] = ['train', 'devel', 'test'];
 
@@ -15,9 +14,8 @@ export const evalCommand: Command = {
   summary: 'Score a model on a corpus split with conlleval (exact type + start + end), counting only the types that corpus annotates.',
   options: {
     model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
-    corpus: { type: 'string', description: 'corpus name(s), comma-separated', valueName: 'C' },
+    ...CORPUS_OPTIONS,
     split: { type: 'string', description: 'train, devel or test', default: 'test', valueName: 'S' },
-    'corpora-root': { type: 'string', description: 'folder of corpora (default $METABIONER_CORPORA or ../shared/corpora)', valueName: 'DIR' },
     strict: { type: 'boolean', description: 'strict IOB2: an I- tag that continues no entity is not an entity start' },
     json: { type: 'boolean', description: 'print JSON instead of the conlleval report' },
   },
@@ -26,7 +24,7 @@ export const evalCommand: Command = {
     if (names.length === 0) throw new UsageError('eval needs --corpus NAME');
     const split = values.split as CorpusSplit;
     if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
-    const root = (values['corpora-root'] as string | undefined) ?? corporaRoot();
+    const root = corporaRootOption(values);
     await startBackend(values);
     const model = loadModel((values.model as string | undefined) ?? defaultModelDir());
     const results: Record<string, unknown> = {};

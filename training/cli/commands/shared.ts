@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { corporaRoot } from '../../data/corpora';
 import { ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
@@ -8,6 +9,17 @@ import type { ProgressLine } from '../progress';
 export const WORD_VECTOR_OPTIONS: Record<string, OptionSpec> = {
   embeddings: { type: 'string', description: 'word vectors file from `metabioner embed` (default: trained once from the corpora and cached)', valueName: 'FILE' },
 };
+
+/** Options of every command that reads corpora: which ones, and where they live. */
+export const CORPUS_OPTIONS: Record<string, OptionSpec> = {
+  corpus: { type: 'string', description: 'corpus name(s), comma-separated (folders of the corpora root)', valueName: 'A[,B]' },
+  'corpora-root': { type: 'string', description: 'folder of corpora (default $METABIONER_CORPORA or ../shared/corpora)', valueName: 'DIR' },
+};
+
+/** The corpora root named by --corpora-root, else the default one. */
+export function corporaRootOption(values: Record<string, unknown>): string {
+  return (values['corpora-root'] as string | undefined) ?? corporaRoot();
+}
 
 export function corpusList(value: unknown): string[] {
   return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];

@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { corporaRoot } from '../../data/corpora';
 import { evaluateModel } from '../../eval/evaluate-model';
 import { saveModel } from '../../model/model-io';
 import { packageRoot } from '../../io/paths';
@@ -7,15 +6,14 @@ import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../tr
 import { loadCorpora, loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
-import { corpusList, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
+import { CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corporaRootOption, corpusList, loadWordVectors } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a BiLSTM-CNN-CRF tagger on one or more corpora (train split; early stopping on devel), save it and report test scores.',
   options: {
-    corpus: { type: 'string', description: 'corpus name(s), comma-separated (folders of the corpora root)', valueName: 'A[,B]' },
+    ...CORPUS_OPTIONS,
     out: { type: 'string', description: 'model directory to write (default out/models/<corpora>)', valueName: 'DIR' },
-    'corpora-root': { type: 'string', description: 'folder of corpora (default $METABIONER_CORPORA or ../shared/corpora)', valueName: 'DIR' },
     epochs: { type: 'string', description: 'maximum epochs', default: String(DEFAULT_SUPERVISED.epochs), valueName: 'N' },
     'batch-size': { type: 'string', description: 'sentences per mini-batch', default: String(DEFAULT_SUPERVISED.batchSize), valueName: 'N' },
     lr: { type: 'string', description: 'AdamW learning rate (linear schedule)', default: String(DEFAULT_SUPERVISED.lr), valueName: 'X' },
@@ -34,7 +32,7 @@ export const trainCommand: Command = {
   async run(values) {
     const names = corpusList(values.corpus);
     if (names.length === 0) throw new UsageError('train needs --corpus NAME');
-    const root = (values['corpora-root'] as string | undefined) ?? corporaRoot();
+    const root = corporaRootOption(values);
     await startBackend(values);
     const progress = new ProgressLine();
     const corpora = loadCorpora(root, names);
