@@ -47,6 +47,41 @@ function override(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
+/**
+ * Row gather (axis 0, no batch dims) as one contiguous copy per row; the stock kernel copies element by
+ * element, which made the char-embedding lookup one of the slowest ops of inference. Other gathers go to
+ * the stock kernel.
+ */
+function registerRowGather(): void {
+  const stock = tf.getKernel('GatherV2', 'wasm');
+  if (!stock) return;
+  override({
+    kernelName: 'GatherV2',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { inputs, attrs, backend } = args;
+      const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
+      if (axis !== 0 || (batchDims ?? 0) !== 0 || indices.shape.length !== 1 || x.dtype !== 'float32') {
+        return stock.kernelFunc(args) as tf.TensorInfo;
+      }
+      const wasm = backend as unknown as WasmBackendLike;
+      const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
+      const rows = x.shape[0];
+      const out = wasm.makeOutput([indices.shape[0], ...x.shape.slice(1)], x.dtype);
+      const outVals = wasm.typedArrayFromHeap(out);
+      const xVals = wasm.typedArrayFromHeap(x);
+      const ids = wasm.typedArrayFromHeap(indices);
+      for (let r = 0; r < ids.length; r++) {
+        const id = ids[r];
+        if (id < 0 || id >= rows) throw new Error(`gather: index ${id} is outside [0, ${rows})`);
+        outVals.set(xVals.subarray(id * width, (id + 1) * width), r * width);
+      }
+      return out;
+    },
+  });
+}
+
 function registerViewSlices(): void {
   override({
     kernelName: 'Slice',
@@ -105,6 +140,7 @@ export function registerWasmFixes(): void {
   if (registered) return;
   registered = true;
   registerViewSlices();
+  registerRowGather();
   if (tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',
