@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Sentence } from '../data/types';
-import { evaluateModel, EvaluationResult } from '../eval/evaluate-model';
+import { evaluateModel } from '../eval/evaluate-model';
 import type { WordVectors } from '../model/features';
 import { disposeSnapshot, ModelInfo, NerModel, restore, snapshot } from '../model/ner-model';
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
@@ -215,4 +215,3 @@ export async function trainSupervised(
   return { model, bestEpoch: best.epoch, bestDevelF1: best.f1, history, stoppedBy, trainSeconds };
 }
 
-export type { EvaluationResult };
