@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../training/engine/backend';
 import { allowedFromTags } from '../../training/model/crf-math';
 import { Featurizer } from '../../training/model/features';
-import { encode, initParams, labelLoss, Params, TaggerShape } from '../../training/model/tagger';
+import { criticLoss, encode, initParams, labelLoss, Params, TaggerShape } from '../../training/model/tagger';
 import { CharVocab } from '../../training/model/vocab';
 import { AdamW } from '../../training/train/optimizer';
 import { fomamlIteration } from '../../training/meta/fomaml';
@@ -120,5 +120,34 @@ test('a batch of one-character words trains (the char max-pool has a single posi
   const loss = supervisedStep(vars, shape, batch, allowedFromTags(new Int32Array([1, 2, 0]), 1, 3, 3, batch.lengths), opt, 1e-2, 0, new Rng(1));
   assert.ok(Number.isFinite(loss));
   opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('the domain critic ω: its loss gradient matches finite differences and reaches the encoder', () => {
+  const { batch } = tiny(4, 1);
+  const chars = CharVocab.build(sentences.flat());
+  const shape: TaggerShape = { wordDim: 5, charVocabSize: chars.size, charDim: 3, charFilters: 4, charWindow: 3, maxWordChars: 8, hidden: 4, layers: 1, numTags: 3, numDomains: 3 };
+  const vars = initParams(shape, 8);
+  assert.ok(vars['critic.W'] && vars['critic.b']);
+  const domains = new Int32Array([0, 2, 1]);
+  const f = () => criticLoss(vars, encode(vars, shape, batch, { training: false, dropout: 0 }), batch, domains);
+  const { grads } = lossAndGrads(f, pick(vars, ['critic.', 'enc.lstm0.fwd.Wh']));
+  const h = 1e-2;
+  for (const name of ['critic.W', 'critic.b', 'enc.lstm0.fwd.Wh']) {
+    const g = grads[name].dataSync();
+    const values = vars[name].dataSync().slice() as Float32Array;
+    const k = g.reduce((best, x, i) => (Math.abs(x) > Math.abs(g[best]) ? i : best), 0);
+    const at = (x: number) => {
+      values[k] = x;
+      vars[name].assign(tf.tensor(values, vars[name].shape));
+      return tf.tidy(() => f().dataSync()[0]);
+    };
+    const orig = values[k];
+    const numeric = (at(orig + h) - at(orig - h)) / (2 * h);
+    at(orig);
+    assert.ok(Math.abs(g[k]) > 1e-4, `${name} gets no gradient`);
+    assert.ok(Math.abs(numeric - g[k]) <= 1e-3 + 0.03 * Math.abs(g[k]), `${name}[${k}]: ${g[k]} vs ${numeric}`);
+  }
+  disposeGrads(grads);
   Object.values(vars).forEach((v) => v.dispose());
 });
