@@ -136,7 +136,8 @@ test('the domain critic ω: its loss gradient matches finite differences and rea
   for (const name of ['critic.W', 'critic.b', 'enc.lstm0.fwd.Wh']) {
     const g = grads[name].dataSync();
     const values = vars[name].dataSync().slice() as Float32Array;
-    const k = g.reduce((best, x, i) => (Math.abs(x) > Math.abs(g[best]) ? i : best), 0);
+    let k = 0;
+    for (let i = 1; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[k])) k = i;
     const at = (x: number) => {
       values[k] = x;
       vars[name].assign(tf.tensor(values, vars[name].shape));
