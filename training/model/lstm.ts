@@ -26,10 +26,13 @@ export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor
       value: hStack,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [actS, cS, hS, wS, mS] = saved;
-        const dys = tf.unstack(dy, 0);
-        const actT = tf.unstack(actS, 0);
-        const cT = tf.unstack(cS, 0);
-        const hT = tf.unstack(hS, 0);
+        // Everything that does not depend on the recursion is computed for all steps at once.
+        const [iS, fS, gS, oS] = tf.split(actS, 4, 2);
+        const tcS = tanh(cS);
+        const oDtcS = tf.mul(oS, tf.sub(1, tf.square(tcS))); // ∂h/∂c = o·(1 − tanh²c)
+        // ∂act/∂z: σ' = a(1 − a) for i, f, o and tanh' = 1 − g² for g, i.e. (1 − a)(a + [gate is g]).
+        const derivS = tf.mul(tf.sub(1, actS), tf.add(actS, gateMask(H)));
+        const [dys, iT, fT, gT, tcT, oDtcT, derivT, cT, hT] = [dy, iS, fS, gS, tcS, oDtcS, derivS, cS, hS].map((x) => tf.unstack(x, 0));
         const mT = reverse ? tf.unstack(mS, 0) : [];
         const WhT = tf.transpose(wS);
         const zero = tf.zeros([B, H]);
@@ -42,19 +45,13 @@ export function lstmSequence(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: tf.Tensor
           const tPrev = s > 0 ? (reverse ? t + 1 : t - 1) : -1;
           const cPrev = tPrev >= 0 ? cT[tPrev] : zero;
           hPrev[t] = tPrev >= 0 ? hT[tPrev] : zero;
-          const [i, f, g, o] = tf.split(actT[t], 4, 1);
           let dh = tf.add(dys[t], dhNext);
           if (reverse) dh = tf.mul(dh, mT[t]);
-          const tc = tanh(cT[t]);
-          const dO = tf.mul(dh, tc);
-          let dc = tf.add(dcNext, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
+          let dc = tf.add(dcNext, tf.mul(dh, oDtcT[t]));
           if (reverse) dc = tf.mul(dc, mT[t]);
-          const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
-          const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
-          const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
-          const dzo = tf.mul(dO, tf.mul(o, tf.sub(1, o)));
-          dz[t] = tf.concat([dzi, dzf, dzg, dzo], 1);
-          dcNext = tf.mul(dc, f);
+          const dAct = tf.concat([tf.mul(dc, gT[t]), tf.mul(dc, cPrev), tf.mul(dc, iT[t]), tf.mul(dh, tcT[t])], 1);
+          dz[t] = tf.mul(dAct, derivT[t]);
+          dcNext = tf.mul(dc, fT[t]);
           dhNext = tf.matMul(dz[t], WhT);
         }
         const dProj = tf.stack(dz, 0);
@@ -81,11 +78,25 @@ export function lstmSequenceInference(proj: tf.Tensor3D, Wh: tf.Tensor2D, mask: 
   return tf.stack(runSteps(proj, Wh, mask, reverse, false).hs, 0) as tf.Tensor3D;
 }
 
-/** The forward recursion; with `keep`, also the gate activations [B, 4H] and cell states of every step. */
+/** [4H] with 1 on the g (cell input) gate and 0 on i, f, o. */
+function gateMask(H: number): tf.Tensor1D {
+  const m = new Float32Array(4 * H);
+  m.fill(1, 2 * H, 3 * H);
+  return tf.tensor1d(m);
+}
+
+/**
+ * The forward recursion; with `keep`, also the gate activations [B, 4H] (i, f, g, o) and cell states of
+ * every step. All four gates go through one sigmoid: g = tanh(z) = 2σ(2z) − 1, so the g columns of the
+ * pre-activations are doubled once for all steps and the activations are a·scale − [gate is g].
+ */
 function runSteps(p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, reverse: boolean, keep: boolean): { hs: tf.Tensor[]; acts?: tf.Tensor[]; cs?: tf.Tensor[] } {
   const [T, B, H4] = p.shape as [number, number, number];
   const H = H4 / 4;
-  const xs = tf.unstack(p, 0);
+  const gMask = gateMask(H);
+  const scale = tf.add(gMask, 1);
+  const xs = tf.unstack(tf.mul(p, scale), 0);
+  const wScaled = tf.mul(w, scale);
   const ms = reverse ? tf.unstack(m, 0) : [];
   const acts: tf.Tensor[] = new Array(keep ? T : 0);
   const cs: tf.Tensor[] = new Array(keep ? T : 0);
@@ -94,18 +105,14 @@ function runSteps(p: tf.Tensor, w: tf.Tensor, m: tf.Tensor, reverse: boolean, ke
   let c: tf.Tensor = tf.zeros([B, H]);
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    const z = tf.add(xs[t], tf.matMul(h, w));
-    const [zi, zf, zg, zo] = tf.split(z, 4, 1);
-    const i = tf.sigmoid(zi);
-    const f = tf.sigmoid(zf);
-    const g = tanh(zg);
-    const o = tf.sigmoid(zo);
+    const act = tf.sub(tf.mul(tf.sigmoid(tf.add(xs[t], tf.matMul(h, wScaled))), scale), gMask);
+    const [i, f, g, o] = tf.split(act, 4, 1);
     c = tf.add(tf.mul(f, c), tf.mul(i, g));
     if (reverse) c = tf.mul(c, ms[t]);
     h = tf.mul(o, tanh(c));
     if (reverse) h = tf.mul(h, ms[t]);
     if (keep) {
-      acts[t] = tf.concat([i, f, g, o], 1);
+      acts[t] = act;
       cs[t] = c;
     }
     hs[t] = h;
