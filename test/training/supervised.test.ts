@@ -85,3 +85,10 @@ test('prediction leaves no tensors behind', () => {
   model.predict([['Cisplatin', 'nephrotoxicity', '.'], [], ['breast', 'cancer']]);
   assert.equal(tf.memory().numTensors, n);
 });
+
+test('text without sentence breaks is tagged in bounded pieces, offsets intact', () => {
+  const text = Array.from({ length: 700 }, (_, i) => (i % 50 === 7 ? 'cisplatin' : `w${i}`)).join(' ');
+  const entities = tagText(model, text);
+  for (const e of entities) assert.equal(text.slice(e.start, e.end), e.text);
+  assert.ok(entities.every((e) => e.sentence === 0));
+});
