@@ -57,22 +57,27 @@ class Crf(nn.Module):
         return (self.log_z(em, mask) - self.score(em, tags, mask)).mean()
 
     def viterbi(self, em, lengths):
-        paths = []
-        for b in range(em.shape[0]):
-            L = int(lengths[b])
-            score = self.start + em[b, 0]
-            back = []
-            for t in range(1, L):
-                s = score.unsqueeze(1) + self.trans
-                best, arg = s.max(0)
-                score = best + em[b, t]
-                back.append(arg)
-            last = int((score + self.end).argmax())
-            path = [last]
-            for arg in reversed(back):
-                path.append(int(arg[path[-1]]))
-            paths.append(path[::-1])
-        return paths
+        # Batched over sentences, so that the reference is as fast as PyTorch allows.
+        B, T, n = em.shape
+        mask = torch.arange(T).unsqueeze(0) < lengths.unsqueeze(1)
+        score = self.start + em[:, 0]
+        back = []
+        for t in range(1, T):
+            best, arg = (score.unsqueeze(2) + self.trans).max(1)
+            score = torch.where(mask[:, t].unsqueeze(1), best + em[:, t], score)
+            back.append(arg)
+        last = (score + self.end).argmax(1)
+        paths = torch.zeros(B, T, dtype=torch.long)
+        cur = last
+        for t in range(T - 1, -1, -1):
+            # Positions past a sentence's end keep pointing at its final tag.
+            at_end = lengths - 1 == t
+            cur = torch.where(at_end, last, cur)
+            paths[:, t] = cur
+            if t > 0:
+                prev = back[t - 1].gather(1, cur.unsqueeze(1)).squeeze(1)
+                cur = torch.where(mask[:, t], prev, cur)
+        return [paths[b, :int(lengths[b])].tolist() for b in range(B)]
 
     def marginals(self, em, L):
         n = em.shape[1]
