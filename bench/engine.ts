@@ -87,7 +87,7 @@ async function measureOurs(sentences: Sentence[], tagSet: TagSet, chars: CharVoc
       tasks.push({ support: prepare(sentences.slice(start, start + 5)), query: prepare(sentences.slice(start + 5, start + 10)) });
     }
     const t0 = performance.now();
-    fomamlIteration(vars, wrt, shape, tasks, [0.25, 0.25, 0.25, 0.25], opt, { innerSteps: 3, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+    fomamlIteration(vars, wrt, shape, tasks, opt, { innerSteps: 3, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5, weighting: 'uniform' }, rng);
     if (r >= WARMUP) metaTimes.push(performance.now() - t0);
   }
   const inferBatches = [];

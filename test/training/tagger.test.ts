@@ -99,10 +99,10 @@ test('a first-order MAML iteration leaks nothing, and model + optimizer dispose 
   const task = { support: { batch, allowed }, query: { batch, allowed } };
   const wrt = pick(vars, ['enc.', 'dec.']);
   const rng = new Rng(1);
-  fomamlIteration(vars, wrt, shape, [task, task], [0.5, 0.5], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+  fomamlIteration(vars, wrt, shape, [task, task], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5, weighting: 'hardness' }, rng);
   const count = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) {
-    fomamlIteration(vars, wrt, shape, [task, task], [0.5, 0.5], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5 }, rng);
+    fomamlIteration(vars, wrt, shape, [task, task], opt, { innerSteps: 2, innerLr: 0.01, outerLr: 1e-3, dropout: 0.5, weighting: 'hardness' }, rng);
     assert.equal(tf.memory().numTensors, count, `iteration ${i} leaked`);
   }
   opt.dispose();
@@ -150,5 +150,62 @@ test('the domain critic ω: its loss gradient matches finite differences and rea
     assert.ok(Math.abs(numeric - g[k]) <= 1e-3 + 0.03 * Math.abs(g[k]), `${name}[${k}]: ${g[k]} vs ${numeric}`);
   }
   disposeGrads(grads);
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('a first-order meta-iteration equals the hand computation: adapt on support, query gradient, weighted sum, one AdamW step', () => {
+  const { shape: s0, batch, allowed } = tiny(4, 1);
+  const shape = { ...s0, numDomains: 2 };
+  const vars = initParams(shape, 6);
+  const wrt = pick(vars, ['enc.', 'dec.', 'critic.']);
+  const beta = 0.05;
+  const lambda = 1;
+  const domains = new Int32Array([0, 1, 0]);
+  const part = { batch, allowed, domains };
+  // Hand computation of the meta-gradient of one task (dropout off, one inner step).
+  const objective = () => {
+    const e = encode(vars, shape, batch, { training: false, dropout: 0 });
+    return tf.add(labelLoss(vars, e, batch, allowed), tf.mul(criticLoss(vars, e, batch, domains), lambda)) as tf.Scalar;
+  };
+  const before = Object.fromEntries(Object.entries(wrt).map(([n, v]) => [n, v.dataSync().slice()]));
+  const inner = lossAndGrads(objective, wrt);
+  for (const [n, g] of Object.entries(inner.grads)) wrt[n].assign(tf.sub(wrt[n], tf.mul(g, beta)));
+  const query = lossAndGrads(objective, wrt);
+  const expected = Object.fromEntries(Object.entries(query.grads).map(([n, g]) => [n, g.dataSync().slice()]));
+  disposeGrads(inner.grads);
+  disposeGrads(query.grads);
+  for (const [n, v] of Object.entries(wrt)) v.assign(tf.tensor(before[n], v.shape));
+
+  const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, clipNorm: 0 });
+  const lr = 1e-3;
+  const r = fomamlIteration(vars, wrt, shape, [{ support: part, query: part }], opt, { innerSteps: 1, innerLr: beta, outerLr: lr, dropout: 0, lambda, weighting: 'hardness' }, new Rng(1));
+  assert.deepEqual(r.weights.theta, [1]);
+  // AdamW's first step moves each weight by lr·g/(|g| + ε): −lr·sign(g) wherever the gradient is not tiny.
+  let checked = 0;
+  for (const [n, v] of Object.entries(wrt)) {
+    const after = v.dataSync();
+    const g = expected[n];
+    for (let k = 0; k < g.length; k++) {
+      if (Math.abs(g[k]) < 1e-4) continue;
+      assert.ok(Math.abs(after[k] - (before[n][k] - lr * Math.sign(g[k]))) < 1e-6, `${n}[${k}] moved ${after[k] - before[n][k]}, gradient ${g[k]}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} weights checked`);
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('tasks are weighted by their share of the query loss', () => {
+  const { shape, batch, allowed } = tiny(4, 1);
+  const vars = initParams(shape, 9);
+  const wrt = pick(vars, ['enc.', 'dec.']);
+  const opt = new AdamW(vars);
+  const part = { batch, allowed };
+  const r = fomamlIteration(vars, wrt, shape, [{ support: part, query: part }, { support: part, query: { batch: tiny(4, 1).batch, allowed } }], opt, { innerSteps: 1, innerLr: 0.01, outerLr: 1e-3, dropout: 0, weighting: 'hardness' }, new Rng(2));
+  const total = r.queryLabelLosses[0] + r.queryLabelLosses[1];
+  assert.ok(Math.abs(r.weights.phi[0] - r.queryLabelLosses[0] / total) < 1e-12);
+  assert.ok(Math.abs(r.weights.theta[0] + r.weights.theta[1] - 1) < 1e-12);
+  opt.dispose();
   Object.values(vars).forEach((v) => v.dispose());
 });

@@ -1,80 +1,135 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../model/features';
 import { disposeSnapshot, restore, snapshot } from '../model/ner-model';
-import { encode, labelLoss, Params, TaggerShape, Variables } from '../model/tagger';
+import { criticLoss, encode, groupOf, labelLoss, ParamGroup, Params, TaggerShape, Variables } from '../model/tagger';
 import type { AdamW } from '../train/optimizer';
 import { disposeGrads, lossAndGrads } from '../train/step';
 import type { Rng } from '../util/random';
+import { taskHardness, TaskHardness, uniformWeights } from './hardness';
 
-/** A few-shot task: support and query mini-batches with their allowed-tag masks. */
+/** One side of a few-shot task, ready for the model: a mini-batch, its allowed-tag mask, its sentences' domains. */
+export interface TaskPart {
+  batch: Batch;
+  allowed: Uint8Array;
+  /** Domain id of each sentence, for the critic ω. */
+  domains?: Int32Array;
+}
+
 export interface MetaTask {
-  support: { batch: Batch; allowed: Uint8Array };
-  query: { batch: Batch; allowed: Uint8Array };
+  support: TaskPart;
+  query: TaskPart;
 }
 
 export interface FomamlOptions {
   innerSteps: number;
+  /** β: plain SGD rate of the inner (adaptation) steps. */
   innerLr: number;
+  /** α: learning rate of the outer optimizer step. */
   outerLr: number;
   dropout: number;
+  /** λ of L = L_lab + λ·L_cls; 0 (or a model without critic) trains without the critic ω. */
+  lambda?: number;
+  /** 'hardness' weighs each task by Eq. 2 per parameter group (MetaBioNER); 'uniform' by 1/m (MetaNER, MAML). */
+  weighting?: 'hardness' | 'uniform';
 }
 
 export interface FomamlResult {
-  /** Query loss of each task at its adapted weights. */
-  queryLosses: number[];
-}
-
-function labelLossOf(vars: Variables, shape: TaggerShape, part: { batch: Batch; allowed: Uint8Array }, dropout: number, rng: Rng): () => tf.Scalar {
-  return () => labelLoss(vars as Params, encode(vars as Params, shape, part.batch, { training: dropout > 0, dropout, rng }), part.batch, part.allowed);
+  /** L_lab of each task's query set at its adapted weights. */
+  queryLabelLosses: number[];
+  /** L_cls of each task's query set (0 without critic). */
+  queryCriticLosses: number[];
+  /** The weights γ each task's gradient got, per parameter group. */
+  weights: TaskHardness;
 }
 
 /**
- * One first-order MAML iteration. For each task: start from the meta-weights (a snapshot cloned before the
- * inner loop, because the inner SGD steps overwrite the live variables), take `innerSteps` plain SGD steps on
- * the support set, take the query-loss gradient at the adapted weights, and add it, scaled by the task's
- * weight, to the meta-gradient. Then restore the meta-weights and apply one outer optimizer step.
- * First order: the query gradient at the adapted weights stands in for the gradient through the inner loop.
+ * L = L_lab + λ·L_cls of one task part and its gradients: θ from L, φ from L_lab, ω from L_cls (Algorithm 2,
+ * lines 3–8 and 10–11; φ does not reach L_cls and ω does not reach L_lab, so ω's gradient of L is divided by λ).
+ */
+function objective(vars: Variables, wrt: Variables, shape: TaggerShape, lab: TaskPart, cls: TaskPart, lambda: number, dropout: number, rng: Rng) {
+  let labValue = 0;
+  let clsValue = 0;
+  const { grads } = lossAndGrads(() => {
+    const p = vars as Params;
+    const opts = { training: dropout > 0, dropout, rng };
+    const lLab = labelLoss(p, encode(p, shape, lab.batch, opts), lab.batch, lab.allowed);
+    labValue = lLab.dataSync()[0];
+    if (lambda <= 0 || !cls.domains) return lLab;
+    const lCls = criticLoss(p, encode(p, shape, cls.batch, opts), cls.batch, cls.domains);
+    clsValue = lCls.dataSync()[0];
+    return tf.add(lLab, tf.mul(lCls, lambda)) as tf.Scalar;
+  }, wrt);
+  if (lambda > 0) {
+    for (const [name, g] of Object.entries(grads)) {
+      if (groupOf(name) !== 'critic') continue;
+      grads[name] = tf.div(g, lambda);
+      g.dispose();
+    }
+  }
+  return { labValue, clsValue, grads };
+}
+
+/**
+ * One first-order meta-iteration (MetaBioNER Algorithms 1–2). For each task: from a snapshot of the
+ * meta-weights (cloned before the inner loop, whose SGD steps overwrite the live variables), adapt on the
+ * support set, then take the query losses and gradients at the adapted weights, keep them, restore.
+ * First order: the query gradient at the adapted weights stands in for the gradient through the inner loop
+ * (second-order terms through the LSTM are not available). Then weigh the tasks — by hardness γ per group,
+ * or uniformly — sum, and apply one outer step; when every weight is 0 nothing moves.
  */
 export function fomamlIteration(
   vars: Variables,
   wrt: Variables,
   shape: TaggerShape,
   tasks: readonly MetaTask[],
-  taskWeights: readonly number[],
   outer: AdamW,
   opts: FomamlOptions,
   rng: Rng,
 ): FomamlResult {
+  const lambda = opts.lambda ?? 0;
   const meta = snapshot(wrt);
-  const metaGrad: Record<string, tf.Tensor> = {};
-  const queryLosses: number[] = [];
+  const taskGrads: Record<string, tf.Tensor>[] = [];
+  const labLosses: number[] = [];
+  const clsLosses: number[] = [];
   try {
-    tasks.forEach((task, i) => {
+    for (const task of tasks) {
       for (let s = 0; s < opts.innerSteps; s++) {
-        const { grads } = lossAndGrads(labelLossOf(vars, shape, task.support, opts.dropout, rng), wrt);
+        const { grads } = objective(vars, wrt, shape, task.support, task.query, lambda, opts.dropout, rng);
         tf.tidy(() => {
           for (const [name, g] of Object.entries(grads)) wrt[name].assign(tf.sub(wrt[name], tf.mul(g, opts.innerLr)));
         });
         disposeGrads(grads);
       }
-      const { loss, grads } = lossAndGrads(labelLossOf(vars, shape, task.query, opts.dropout, rng), wrt);
-      queryLosses.push(loss);
-      for (const [name, g] of Object.entries(grads)) {
-        const scaled = tf.mul(g, taskWeights[i]);
-        if (metaGrad[name]) {
-          const sum = tf.add(metaGrad[name], scaled);
-          metaGrad[name].dispose();
-          scaled.dispose();
-          metaGrad[name] = sum;
-        } else metaGrad[name] = scaled;
-      }
-      disposeGrads(grads);
+      const q = objective(vars, wrt, shape, task.query, task.query, lambda, opts.dropout, rng);
+      labLosses.push(q.labValue);
+      clsLosses.push(q.clsValue);
+      taskGrads.push(q.grads);
       restore(wrt, meta);
-    });
-    outer.apply(metaGrad, opts.outerLr);
+    }
+    const weights: TaskHardness =
+      opts.weighting === 'hardness'
+        ? taskHardness(labLosses, clsLosses, lambda)
+        : { theta: uniformWeights(tasks.length), phi: uniformWeights(tasks.length), omega: uniformWeights(tasks.length) };
+    const byGroup: Record<ParamGroup, number[]> = { enc: weights.theta, dec: weights.phi, critic: weights.omega };
+    const metaGrad = combineTaskGradients(taskGrads, (name, i) => byGroup[groupOf(name)][i]);
+    try {
+      if (Object.values(byGroup).some((w) => w.some((x) => x > 0))) outer.apply(metaGrad, opts.outerLr);
+    } finally {
+      disposeGrads(metaGrad);
+    }
+    return { queryLabelLosses: labLosses, queryCriticLosses: clsLosses, weights };
   } finally {
     disposeSnapshot(meta);
-    disposeGrads(metaGrad);
+    for (const g of taskGrads) disposeGrads(g);
   }
-  return { queryLosses };
+}
+
+/** Σᵢ wᵢ·gᵢ per parameter, with the weight chosen per parameter name and task. */
+export function combineTaskGradients(taskGrads: readonly Record<string, tf.Tensor>[], weight: (name: string, task: number) => number): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  if (taskGrads.length === 0) return out;
+  for (const name of Object.keys(taskGrads[0])) {
+    out[name] = tf.tidy(() => tf.addN(taskGrads.map((g, i) => tf.mul(g[name], weight(name, i)))));
+  }
+  return out;
 }
