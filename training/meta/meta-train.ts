@@ -1,0 +1,146 @@
+import type { Sentence } from '../data/types';
+import type { WordVectors } from '../model/features';
+import { NerModel } from '../model/ner-model';
+import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
+import { CharVocab, TagSet } from '../model/vocab';
+import { allowedMask } from '../train/labels';
+import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
+import { pick } from '../train/step';
+import { Rng } from '../util/random';
+import { fomamlIteration, FomamlOptions, MetaTask, TaskPart } from './fomaml';
+import { TaskHardness } from './hardness';
+import { domainOf, FewShotTask, sampleTask } from './tasks';
+
+export type MetaMethod = 'metabioner' | 'metaner' | 'maml' | 'metabioner-nes';
+export const META_METHODS: readonly MetaMethod[] = ['metabioner', 'metaner', 'maml', 'metabioner-nes'];
+
+/** The one flag apart between the method and its baselines (paper §4). */
+export function methodSettings(method: MetaMethod, lambda: number): Pick<FomamlOptions, 'weighting' | 'lambda'> & { supportWithEntities: boolean } {
+  switch (method) {
+    case 'metabioner':
+      return { weighting: 'hardness', lambda, supportWithEntities: false };
+    case 'metaner':
+      return { weighting: 'uniform', lambda, supportWithEntities: false };
+    case 'maml':
+      return { weighting: 'uniform', lambda: 0, supportWithEntities: false };
+    case 'metabioner-nes':
+      return { weighting: 'uniform', lambda, supportWithEntities: true };
+  }
+}
+
+/**
+ * Meta-training tags entities without their type (the paper's B/I/O schema): a generic entity type shared
+ * by every source corpus, so that the meta-learned decoder is about entity boundaries, and the target domain
+ * gets its own decoder at adaptation time.
+ */
+export const GENERIC_TYPE = 'Entity';
+
+export function untyped(s: Sentence): Sentence {
+  return { ...s, tags: s.tags.map((t) => (t === 'O' ? 'O' : `${t.slice(0, 2)}${GENERIC_TYPE}`)) };
+}
+
+export interface MetaTrainOptions {
+  method: MetaMethod;
+  k: number;
+  iterations: number;
+  tasksPerIteration: number;
+  innerSteps: number;
+  innerLr: number;
+  outerLr: number;
+  lambda: number;
+  dropout: number;
+  seed: number;
+  hidden: number;
+  layers: number;
+}
+
+export const DEFAULT_META: MetaTrainOptions = {
+  method: 'metabioner',
+  k: 5,
+  iterations: 1000,
+  tasksPerIteration: 4,
+  innerSteps: 3,
+  innerLr: 0.01,
+  outerLr: 1e-3,
+  lambda: 1,
+  dropout: 0.5,
+  seed: 1,
+  hidden: DEFAULT_SHAPE.hidden,
+  layers: DEFAULT_SHAPE.layers,
+};
+
+/** What one meta-iteration did, for hardness tables (paper Tables 1 and 4) and loss curves. */
+export interface HardnessRecord {
+  iteration: number;
+  tasks: { corpus: string; domain: string; support: Pick<Sentence, 'tokens' | 'tags'>[]; labelLoss: number; criticLoss: number }[];
+  weights: TaskHardness;
+}
+
+export interface MetaTrainHooks {
+  onIteration?: (record: HardnessRecord, progress: { iteration: number; iterations: number; elapsedSeconds: number }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Meta-trains a tagger's encoder (and generic decoder and critic) on few-shot tasks drawn from the source
+ * corpora (each task from one corpus; corpora drawn uniformly). `corpora` maps a source corpus to its train
+ * sentences; the caller leaves the target domain's corpora out (see metaTrainingCorpora).
+ */
+export async function metaTrain(
+  corpora: Readonly<Record<string, readonly Sentence[]>>,
+  words: WordVectors,
+  options: Partial<MetaTrainOptions> = {},
+  hooks: MetaTrainHooks = {},
+): Promise<{ model: NerModel; iterations: number; cancelled: boolean }> {
+  const o = { ...DEFAULT_META, ...options };
+  const names = Object.keys(corpora);
+  if (names.length === 0) throw new Error('meta-training needs at least one source corpus');
+  const domains = [...new Set(names.map((c) => domainOf(c) ?? c))];
+  const rng = new Rng(o.seed);
+  const tagSet = new TagSet([GENERIC_TYPE]);
+  const chars = CharVocab.build(names.flatMap((c) => corpora[c].flatMap((s) => s.tokens)), 2);
+  const shape: TaggerShape = { ...DEFAULT_SHAPE, hidden: o.hidden, layers: o.layers, wordDim: words.dim, charVocabSize: chars.size, numTags: tagSet.size, numDomains: domains.length };
+  const params = initParams(shape, rng.seed());
+  const model = new NerModel(shape, tagSet, chars, words, params, { name: `meta-${o.method}-k${o.k}`, created: new Date().toISOString(), trainedOn: names.map((c) => `${c}/train`), hyper: { ...o } }, domains);
+  const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, clipNorm: 5 });
+  const wrt = pick(params, o.lambda > 0 && o.method !== 'maml' ? ['enc.', 'dec.', 'critic.'] : ['enc.', 'dec.']);
+  const settings = methodSettings(o.method, o.lambda);
+  const started = Date.now();
+  const part = (sentences: Sentence[], corpus: string): TaskPart => {
+    const batch = model.featurizer.batch(sentences.map((s) => s.tokens));
+    const items = sentences.map((s) => ({ sentence: untyped(s), annotatedTypes: [GENERIC_TYPE], corpus }));
+    const domain = domains.indexOf(domainOf(corpus) ?? corpus);
+    return { batch, allowed: allowedMask(items, tagSet, batch), domains: new Int32Array(sentences.length).fill(domain) };
+  };
+  let done = 0;
+  let cancelled = false;
+  try {
+    for (let it = 1; it <= o.iterations; it++) {
+      if (hooks.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const sampled: FewShotTask[] = [];
+      for (let m = 0; m < o.tasksPerIteration; m++) {
+        const corpus = names[rng.int(names.length)];
+        sampled.push(sampleTask(corpus, corpora[corpus], o.k, rng, { supportWithEntities: settings.supportWithEntities }));
+      }
+      const tasks: MetaTask[] = sampled.map((t) => ({ support: part(t.support, t.corpus), query: part(t.query, t.corpus) }));
+      const r = fomamlIteration(params, wrt, shape, tasks, optimizer, { innerSteps: o.innerSteps, innerLr: o.innerLr, outerLr: linearSchedule(o.outerLr, it - 1, o.iterations), dropout: o.dropout, ...settings }, rng);
+      done = it;
+      hooks.onIteration?.(
+        {
+          iteration: it,
+          tasks: sampled.map((t, i) => ({ corpus: t.corpus, domain: domainOf(t.corpus) ?? t.corpus, support: t.support.map((s) => ({ tokens: s.tokens, tags: s.tags })), labelLoss: r.queryLabelLosses[i], criticLoss: r.queryCriticLosses[i] })),
+          weights: r.weights,
+        },
+        { iteration: it, iterations: o.iterations, elapsedSeconds: (Date.now() - started) / 1000 },
+      );
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  model.info.metrics = { iterations: done, cancelled, seconds: (Date.now() - started) / 1000 };
+  return { model, iterations: done, cancelled };
+}
