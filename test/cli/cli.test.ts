@@ -79,3 +79,25 @@ test('train → eval → tag on the committed corpus samples', () => {
   const g = cli('tag', '--model', out, '--format', 'tsv', '-');
   assert.equal(g.code, 0, g.stderr);
 });
+
+test('meta-train (target held out) → adapt on a support file → score on the target corpus', () => {
+  const meta = path.join(tmp, 'meta');
+  const log = path.join(tmp, 'hardness.jsonl');
+  const m = cli('meta-train', '--target', 'Species', '--corpora-root', fixtures, '--k', '3', '--iterations', '3', '--tasks', '2', '--inner-steps', '1', '--hidden', '8', '--out', meta, '--hardness-log', log);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /finished 3 iterations on .*NCBI-disease/);
+  assert.doesNotMatch(m.stdout, /LINNAEUS|S800/);
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { weights: { theta: number[] }; tasks: { corpus: string }[] });
+  assert.equal(lines.length, 3);
+  for (const l of lines) assert.ok(Math.abs(l.weights.theta.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  const supportFile = path.join(tmp, 'support.tsv');
+  const s800 = fs.readFileSync(path.join(fixtures, 'S800', 'train.tsv'), 'utf8').split('\n\n').filter((b) => b.includes('B-Species')).slice(0, 5);
+  fs.writeFileSync(supportFile, s800.join('\n\n') + '\n');
+  const a = cli('adapt', '--model', meta, '--support', supportFile, '--epochs', '5', '--out', path.join(tmp, 'adapted'), '--eval-corpus', 'S800', '--corpora-root', fixtures);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /adapted to Species on 5 sentences/);
+  assert.match(a.stdout, /S800 test: precision [\d.]+ recall [\d.]+ F1 [\d.]+/);
+  const bad = cli('meta-train', '--target', 'Virus');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--target must be one of Disease/);
+});

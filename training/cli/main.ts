@@ -3,10 +3,11 @@ import { UnknownLabelError } from '../model/vocab';
 import { Command, runCommand, UsageError } from './command';
 import { embedCommand } from './commands/embed';
 import { evalCommand } from './commands/eval';
+import { adaptCommand, metaTrainCommand } from './commands/meta';
 import { tagCommand } from './commands/tag';
 import { trainCommand } from './commands/train';
 
-const COMMANDS: Command[] = [tagCommand, trainCommand, evalCommand, embedCommand];
+const COMMANDS: Command[] = [tagCommand, trainCommand, evalCommand, embedCommand, metaTrainCommand, adaptCommand];
 
 function usage(): string {
   return [
