@@ -5,6 +5,7 @@ import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { allowedMask } from '../train/labels';
 import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
+import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, resumeInto, saveCheckpoint, trainingTensors } from '../train/checkpoint';
 import { pick } from '../train/step';
 import { Rng } from '../util/random';
 import { fomamlIteration, FomamlOptions, MetaTask, TaskPart } from './fomaml';
@@ -79,7 +80,15 @@ export interface HardnessRecord {
 export interface MetaTrainHooks {
   onIteration?: (record: HardnessRecord, progress: { iteration: number; iterations: number; elapsedSeconds: number }) => void;
   signal?: AbortSignal;
+  /**
+   * Where to keep a checkpoint (every `checkpointEvery` iterations, on cancellation and at the end). When it
+   * already holds one, training resumes from it with the options it was started with.
+   */
+  checkpointDir?: string;
+  checkpointEvery?: number;
 }
+
+const CHECKPOINT_KIND = 'meta';
 
 /**
  * Meta-trains a tagger's encoder (and generic decoder and critic) on few-shot tasks drawn from the source
@@ -92,11 +101,12 @@ export async function metaTrain(
   options: Partial<MetaTrainOptions> = {},
   hooks: MetaTrainHooks = {},
 ): Promise<{ model: NerModel; iterations: number; cancelled: boolean }> {
-  const o = { ...DEFAULT_META, ...options };
+  const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<{ iteration: number; seconds: number }>(hooks.checkpointDir, CHECKPOINT_KIND) : undefined;
+  const o: MetaTrainOptions = resume ? { ...DEFAULT_META, ...(resume.options as Partial<MetaTrainOptions>) } : { ...DEFAULT_META, ...options };
   const names = Object.keys(corpora);
   if (names.length === 0) throw new Error('meta-training needs at least one source corpus');
   const domains = [...new Set(names.map((c) => domainOf(c) ?? c))];
-  const rng = new Rng(o.seed);
+  let rng = new Rng(o.seed);
   const tagSet = new TagSet([GENERIC_TYPE]);
   const chars = CharVocab.build(names.flatMap((c) => corpora[c].flatMap((s) => s.tokens)), 2);
   const shape: TaggerShape = { ...DEFAULT_SHAPE, hidden: o.hidden, layers: o.layers, wordDim: words.dim, charVocabSize: chars.size, numTags: tagSet.size, numDomains: domains.length };
@@ -105,17 +115,40 @@ export async function metaTrain(
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, clipNorm: 5 });
   const wrt = pick(params, o.lambda > 0 && o.method !== 'maml' ? ['enc.', 'dec.', 'critic.'] : ['enc.', 'dec.']);
   const settings = methodSettings(o.method, o.lambda);
-  const started = Date.now();
+  let first = 1;
+  let before = 0;
+  if (resume) {
+    try {
+      resumeInto(resume, hooks.checkpointDir as string, params, optimizer);
+    } finally {
+      disposeCheckpoint(resume);
+    }
+    rng = new Rng(resume.rngState);
+    first = resume.progress.iteration + 1;
+    before = resume.progress.seconds;
+  }
+  const started = Date.now() - before * 1000;
+  const checkpoint = (iteration: number): void => {
+    if (!hooks.checkpointDir) return;
+    saveCheckpoint(hooks.checkpointDir, {
+      kind: CHECKPOINT_KIND,
+      progress: { iteration, seconds: (Date.now() - started) / 1000 },
+      rngState: rng.state,
+      optimizerSteps: optimizer.steps,
+      options: { ...o },
+      tensors: trainingTensors(params, optimizer),
+    });
+  };
   const part = (sentences: Sentence[], corpus: string): TaskPart => {
     const batch = model.featurizer.batch(sentences.map((s) => s.tokens));
     const items = sentences.map((s) => ({ sentence: untyped(s), annotatedTypes: [GENERIC_TYPE], corpus }));
     const domain = domains.indexOf(domainOf(corpus) ?? corpus);
     return { batch, allowed: allowedMask(items, tagSet, batch), domains: new Int32Array(sentences.length).fill(domain) };
   };
-  let done = 0;
+  let done = first - 1;
   let cancelled = false;
   try {
-    for (let it = 1; it <= o.iterations; it++) {
+    for (let it = first; it <= o.iterations; it++) {
       if (hooks.signal?.aborted) {
         cancelled = true;
         break;
@@ -136,8 +169,10 @@ export async function metaTrain(
         },
         { iteration: it, iterations: o.iterations, elapsedSeconds: (Date.now() - started) / 1000 },
       );
+      if (hooks.checkpointEvery && it % hooks.checkpointEvery === 0 && it < o.iterations) checkpoint(it);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    checkpoint(done);
   } finally {
     optimizer.dispose();
   }

@@ -108,7 +108,7 @@ function spansWithConfidence(
 }
 
 /** Copies of all weights, e.g. the best epoch's, independent of later updates. */
-export function snapshot(vars: Variables): Record<string, tf.Tensor> {
+export function snapshot(vars: Readonly<Record<string, tf.Tensor>>): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, v] of Object.entries(vars)) out[name] = tf.clone(v);
   return out;

@@ -67,6 +67,21 @@ export class AdamW {
     });
   }
 
+  /** Moments and step count, for checkpoints (the tensors are the live variables: save them, do not keep them). */
+  state(): { steps: number; m: Readonly<Record<string, tf.Tensor>>; v: Readonly<Record<string, tf.Tensor>> } {
+    return { steps: this.t, m: this.m, v: this.v };
+  }
+
+  /** Continues from a checkpoint's moments (names and shapes must match the variables). */
+  load(steps: number, m: Readonly<Record<string, tf.Tensor>>, v: Readonly<Record<string, tf.Tensor>>): void {
+    for (const name of Object.keys(this.m)) {
+      if (!m[name] || !v[name]) throw new Error(`optimizer state lacks ${name}`);
+      this.m[name].assign(m[name]);
+      this.v[name].assign(v[name]);
+    }
+    this.t = steps;
+  }
+
   dispose(): void {
     for (const v of [...Object.values(this.m), ...Object.values(this.v)]) v.dispose();
   }

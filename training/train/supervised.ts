@@ -6,6 +6,7 @@ import { disposeSnapshot, ModelInfo, NerModel, restore, snapshot } from '../mode
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { Rng } from '../util/random';
+import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, resumeInto, saveCheckpoint, trainingTensors } from './checkpoint';
 import { allowedMask, LabelledSentence } from './labels';
 import { AdamW, DEFAULT_ADAMW, linearSchedule } from './optimizer';
 import { supervisedStep } from './step';
@@ -75,6 +76,22 @@ export interface TrainResult {
 export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Where to keep a checkpoint (after every `checkpointEvery` epochs, default 1, and when cancelled at an
+   * epoch's end). When it already holds one, training resumes from it with the options it was started with.
+   */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+}
+
+const CHECKPOINT_KIND = 'supervised';
+
+interface SupervisedProgress {
+  epoch: number;
+  step: number;
+  seconds: number;
+  best: { epoch: number; f1: number };
+  history: TrainResult['history'];
 }
 
 /** Mini-batches with sentences of similar length together (less padding), in random order. */
@@ -112,8 +129,9 @@ export async function trainSupervised(
   options: Partial<SupervisedOptions> = {},
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
-  const opts = { ...DEFAULT_SUPERVISED, ...options };
-  const rng = new Rng(opts.seed);
+  const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<SupervisedProgress>(hooks.checkpointDir, CHECKPOINT_KIND) : undefined;
+  const opts: SupervisedOptions = resume ? { ...DEFAULT_SUPERVISED, ...(resume.options as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
+  let rng = new Rng(opts.seed);
   const types = typesOf(data.train);
   const tagSet = new TagSet(types);
   const chars = CharVocab.build(data.train.flatMap((it) => it.sentence.tokens), 2);
@@ -136,16 +154,35 @@ export async function trainSupervised(
   const stepsPerEpoch = Math.ceil(data.train.length / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const warmupSteps = Math.round(totalSteps * opts.warmup);
-  const started = Date.now();
-  const history: TrainResult['history'] = [];
+  let started = Date.now();
+  let history: TrainResult['history'] = [];
   let best = { epoch: 0, f1: -1 };
   let bestWeights: Record<string, tf.Tensor> | undefined;
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
   let step = 0;
+  let firstEpoch = 1;
   const elapsed = (): number => (Date.now() - started) / 1000;
+  if (resume) {
+    try {
+      resumeInto(resume, hooks.checkpointDir as string, params, optimizer);
+      if (resume.tensors.best) bestWeights = snapshot(resume.tensors.best);
+    } finally {
+      disposeCheckpoint(resume);
+    }
+    rng = new Rng(resume.rngState);
+    ({ step, best, history } = resume.progress);
+    firstEpoch = resume.progress.epoch + 1;
+    started -= resume.progress.seconds * 1000;
+  }
+  const checkpoint = (epoch: number): void => {
+    if (!hooks.checkpointDir) return;
+    const progress: SupervisedProgress = { epoch, step, seconds: elapsed(), best, history };
+    const tensors = trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {});
+    saveCheckpoint(hooks.checkpointDir, { kind: CHECKPOINT_KIND, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options: { ...opts }, tensors });
+  };
 
   try {
-    outer: for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    outer: for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
       const batches = lengthBucketedBatches(data.train, (it) => it.sentence.tokens.length, opts.batchSize, rng);
       let lossSum = 0;
       let tokens = 0;
@@ -199,6 +236,7 @@ export async function trainSupervised(
         bestDevelF1: best.f1,
         phase: 'eval',
       });
+      if (epoch % (hooks.checkpointEvery ?? 1) === 0) checkpoint(epoch);
       if (epoch - best.epoch >= opts.patience) {
         stoppedBy = 'patience';
         break;

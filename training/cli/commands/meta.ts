@@ -11,7 +11,7 @@ import { loadModel, saveModel } from '../../model/model-io';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
-import { CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
 
 export const metaTrainCommand: Command = {
   name: 'meta-train',
@@ -33,6 +33,7 @@ export const metaTrainCommand: Command = {
     'hardness-log': { type: 'string', description: 'append one JSON line per meta-iteration (tasks, losses, γ)', valueName: 'FILE' },
     'corpora-root': CORPUS_OPTIONS['corpora-root'],
     ...WORD_VECTOR_OPTIONS,
+    ...CHECKPOINT_OPTIONS,
   },
   async run(values) {
     const target = values.target as string | undefined;
@@ -66,6 +67,7 @@ export const metaTrainCommand: Command = {
     process.once('SIGINT', () => controller.abort());
     const { model, iterations, cancelled } = await metaTrain(corpora, words, options, {
       signal: controller.signal,
+      ...checkpointHooks(values),
       onIteration: (record, p) => {
         if (log) fs.appendFileSync(log, JSON.stringify(record) + '\n');
         const loss = record.tasks.reduce((a, t) => a + t.labelLoss, 0) / record.tasks.length;

@@ -10,6 +10,18 @@ export const WORD_VECTOR_OPTIONS: Record<string, OptionSpec> = {
   embeddings: { type: 'string', description: 'word vectors file from `metabioner embed` (default: trained once from the corpora and cached)', valueName: 'FILE' },
 };
 
+/** Options of the training commands that can stop and resume. */
+export const CHECKPOINT_OPTIONS: Record<string, OptionSpec> = {
+  checkpoint: { type: 'string', description: 'keep a checkpoint in DIR; if DIR holds one, resume from it (with its options)', valueName: 'DIR' },
+  'checkpoint-every': { type: 'string', description: 'checkpoint interval (epochs or meta-iterations)', valueName: 'N' },
+};
+
+/** The hooks fields of CHECKPOINT_OPTIONS. */
+export function checkpointHooks(values: Record<string, unknown>): { checkpointDir?: string; checkpointEvery?: number } {
+  const every = values['checkpoint-every'] as string | undefined;
+  return { checkpointDir: values.checkpoint as string | undefined, checkpointEvery: every === undefined ? undefined : Number(every) };
+}
+
 /** Options of every command that reads corpora: which ones, and where they live. */
 export const CORPUS_OPTIONS: Record<string, OptionSpec> = {
   corpus: { type: 'string', description: 'corpus name(s), comma-separated (folders of the corpora root)', valueName: 'A[,B]' },

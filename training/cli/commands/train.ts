@@ -6,7 +6,7 @@ import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../tr
 import { loadCorpora, loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
-import { CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corporaRootOption, corpusList, loadWordVectors } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corporaRootOption, corpusList, loadWordVectors } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -28,6 +28,7 @@ export const trainCommand: Command = {
     'max-train-sentences': { type: 'string', description: 'use only the first N training sentences of each corpus (0 = all)', default: '0', valueName: 'N' },
     'no-test': { type: 'boolean', description: 'skip the test-split evaluation' },
     ...WORD_VECTOR_OPTIONS,
+    ...CHECKPOINT_OPTIONS,
   },
   async run(values) {
     const names = corpusList(values.corpus);
@@ -66,6 +67,7 @@ export const trainCommand: Command = {
       Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       {
         signal: controller.signal,
+        ...checkpointHooks(values),
         onProgress: (p) => {
           if (p.phase === 'train') {
             progress.update(p.step / p.totalSteps, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s${p.bestDevelF1 !== undefined ? ` best devel F1 ${p.bestDevelF1.toFixed(4)}` : ''}`);

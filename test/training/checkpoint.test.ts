@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { fixturesRoot, listCorpora, loadSplit } from '../../training/data/corpora';
+import { initBackend } from '../../training/engine/backend';
+import { metaTrain } from '../../training/meta/meta-train';
+import { metaTrainingCorpora } from '../../training/meta/tasks';
+import type { NerModel } from '../../training/model/ner-model';
+import { CheckpointError } from '../../training/train/checkpoint';
+import { trainSupervised } from '../../training/train/supervised';
+import { loadCorpora, trainingDataOf } from '../../training/train/training-data';
+import { HashedVectors } from '../helpers/hashed-vectors';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metabioner-ckpt-'));
+
+before(async () => {
+  await initBackend('wasm');
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function weights(model: NerModel): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(model.params).map(([n, v]) => [n, Array.from(v.dataSync())]));
+}
+
+test('a stopped meta-training run resumes from its checkpoint and ends with the weights of an uninterrupted run', async () => {
+  const sources = metaTrainingCorpora('Species', listCorpora(fixturesRoot()));
+  const corpora = Object.fromEntries(sources.map((c) => [c, loadSplit(fixturesRoot(), c, 'train')]));
+  const options = { method: 'metabioner' as const, k: 3, iterations: 6, tasksPerIteration: 2, innerSteps: 1, hidden: 8, seed: 5 };
+  const straight = await metaTrain(corpora, new HashedVectors(16), options);
+
+  const dir = path.join(tmp, 'meta');
+  const tensorsBefore = tf.memory().numTensors;
+  const controller = new AbortController();
+  const first = await metaTrain(corpora, new HashedVectors(16), options, {
+    checkpointDir: dir,
+    checkpointEvery: 2,
+    signal: controller.signal,
+    onIteration: (r) => r.iteration === 3 && controller.abort(),
+  });
+  assert.equal(first.iterations, 3);
+  assert.ok(first.cancelled);
+  first.model.dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'checkpointing leaked tensors');
+
+  const seen: number[] = [];
+  // Different options on resume are ignored: the checkpoint's own are used.
+  const resumed = await metaTrain(corpora, new HashedVectors(16), { ...options, seed: 99 }, { checkpointDir: dir, onIteration: (r) => seen.push(r.iteration) });
+  assert.deepEqual(seen, [4, 5, 6]);
+  assert.equal(resumed.iterations, 6);
+  assert.deepEqual(weights(resumed.model), weights(straight.model));
+  resumed.model.dispose();
+  straight.model.dispose();
+
+  await assert.rejects(
+    trainSupervised(trainingDataOf(loadCorpora(fixturesRoot(), ['S800'])), new HashedVectors(16), { name: 'x', trainedOn: [] }, {}, { checkpointDir: dir }),
+    CheckpointError,
+  );
+});
+
+test('supervised training resumes at the epoch after its last checkpoint, with the same result', async () => {
+  const data = trainingDataOf(loadCorpora(fixturesRoot(), ['S800']));
+  data.train = data.train.slice(0, 40);
+  data.devel[0].sentences = data.devel[0].sentences.slice(0, 20);
+  const options = { epochs: 2, batchSize: 10, hidden: 8, patience: 5, seed: 3 };
+  const info = { name: 'ckpt', trainedOn: ['S800/train'] };
+  const straight = await trainSupervised(data, new HashedVectors(16), info, options);
+
+  const dir = path.join(tmp, 'supervised');
+  const controller = new AbortController();
+  const first = await trainSupervised(data, new HashedVectors(16), info, options, {
+    checkpointDir: dir,
+    signal: controller.signal,
+    onProgress: (p) => p.epoch === 2 && p.phase === 'train' && controller.abort(),
+  });
+  assert.equal(first.stoppedBy, 'cancelled');
+  first.model.dispose();
+
+  const epochs: number[] = [];
+  const resumed = await trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir, onProgress: (p) => p.phase === 'train' && epochs.push(p.epoch) });
+  assert.ok(epochs.length > 0 && epochs.every((e) => e === 2), `resumed epochs ${[...new Set(epochs)]}`);
+  assert.deepEqual(resumed.history, straight.history.map((h, i) => ({ ...h, seconds: resumed.history[i].seconds })));
+  assert.deepEqual(weights(resumed.model), weights(straight.model));
+  resumed.model.dispose();
+  straight.model.dispose();
+
+  fs.writeFileSync(path.join(dir, 'tensors.bin'), 'damaged');
+  await assert.rejects(trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir }), /does not match its checksum/);
+});
