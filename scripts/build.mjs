@@ -4,7 +4,12 @@ import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const options = {
-  entryPoints: { cli: 'training/cli/main.ts' },
+  entryPoints: {
+    cli: 'training/cli/main.ts',
+    // The language server and the worker threads it starts (found beside it at run time).
+    server: 'server/main.ts',
+    'training-worker': 'server/worker/worker-main.ts',
+  },
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../training/io/atomic';
+import type { JobInfo, JobMetrics, JobParams, Settings } from './protocol';
+import { jobCheckpointDir, jobKind } from './worker/job-kinds';
+import type { JobOutput } from './worker/messages';
+import { WorkerRun } from './worker/spawn';
+
+const JOB_FILE = 'job.json';
+
+export interface JobEvents {
+  onState(job: JobInfo): void;
+  onMetrics(id: string, metrics: JobMetrics): void;
+}
+
+/**
+ * Training jobs, each in its own worker thread and folder (`<storage>/jobs/<id>`: job.json, checkpoint/,
+ * model/). Stopping asks the loop to checkpoint and return; resuming starts a worker on the same folder and
+ * the loop continues from the checkpoint. A crashed worker marks its job failed (resumable from its last
+ * checkpoint); the server is not affected. Jobs left running by a server that went away are listed as stopped.
+ */
+export class JobManager {
+  private readonly jobs = new Map<string, JobInfo>();
+  private readonly runs = new Map<string, WorkerRun<JobOutput>>();
+  private readonly root: string;
+
+  constructor(
+    storageDir: string,
+    private readonly events: JobEvents,
+  ) {
+    this.root = path.join(storageDir, 'jobs');
+    fs.mkdirSync(this.root, { recursive: true });
+    for (const id of fs.readdirSync(this.root)) {
+      try {
+        const job = JSON.parse(fs.readFileSync(path.join(this.root, id, JOB_FILE), 'utf8')) as JobInfo;
+        if (job.state === 'running' || job.state === 'stopping') job.state = 'stopped';
+        this.jobs.set(job.id, job);
+      } catch {
+        // not a job folder
+      }
+    }
+  }
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  private dirOf(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  private get(id: string): JobInfo {
+    const job = this.jobs.get(id);
+    if (!job) throw new Error(`There is no training job "${id}".`);
+    return job;
+  }
+
+  private update(job: JobInfo, change: Partial<JobInfo>): void {
+    Object.assign(job, change);
+    job.resumable = fs.existsSync(path.join(jobCheckpointDir(this.dirOf(job.id)), 'checkpoint.json'));
+    writeFileAtomic(path.join(this.dirOf(job.id), JOB_FILE), JSON.stringify(job, null, 1) + '\n');
+    this.events.onState({ ...job });
+  }
+
+  start(params: JobParams, corporaRoot: string, wordsFrom: string, backend: Settings['backend']): JobInfo {
+    jobKind(params.kind).validate(params);
+    const id = `${params.kind}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+    fs.mkdirSync(this.dirOf(id), { recursive: true });
+    const job: JobInfo = { id, kind: params.kind, params: { ...params, corporaRoot: params.corporaRoot ?? corporaRoot }, state: 'running', created: new Date().toISOString(), resumable: false };
+    this.jobs.set(id, job);
+    this.launch(job, wordsFrom, backend);
+    return { ...job };
+  }
+
+  resume(id: string, wordsFrom: string, backend: Settings['backend']): JobInfo {
+    const job = this.get(id);
+    if (this.runs.has(id)) throw new Error(`Job ${id} is already running.`);
+    if (job.state === 'finished') throw new Error(`Job ${id} has finished; its model is ${job.modelPath}.`);
+    this.launch(job, wordsFrom, backend);
+    return { ...job };
+  }
+
+  private launch(job: JobInfo, wordsFrom: string, backend: Settings['backend']): void {
+    const run = new WorkerRun<JobOutput>(`${job.kind} training`, { kind: 'job', params: job.params, wordsFrom, jobDir: this.dirOf(job.id), backend }, {
+      onMetrics: (metrics) => {
+        job.metrics = metrics;
+        this.events.onMetrics(job.id, metrics);
+      },
+    });
+    this.runs.set(job.id, run);
+    this.update(job, { state: 'running', error: undefined });
+    run.result.then(
+      (out) => this.update(job, out.cancelled ? { state: 'stopped' } : { state: 'finished', modelPath: out.modelPath }),
+      (err: Error) => this.update(job, { state: 'failed', error: err.message }),
+    ).finally(() => this.runs.delete(job.id));
+  }
+
+  /** Stops a running job at its next step (after a checkpoint); resolves when its worker has ended. */
+  async stop(id: string): Promise<JobInfo> {
+    const job = this.get(id);
+    const run = this.runs.get(id);
+    if (!run) return { ...job };
+    this.update(job, { state: 'stopping' });
+    run.stop();
+    await run.result.catch(() => undefined);
+    // The result handler above runs first (it was attached first).
+    return { ...job };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
+  }
+}

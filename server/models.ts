@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../training/io/atomic';
+import { defaultModelDir } from '../training/io/paths';
+import { loadModel, readModelInfo } from '../training/model/model-io';
+import type { NerModel } from '../training/model/ner-model';
+import type { ModelSummary } from './protocol';
+
+interface HistoryFile {
+  /** Model directories in the order they became active; the last one is active. */
+  history: string[];
+}
+
+/**
+ * The active model and the history of models that were active (adapted, chosen, the shipped one). Adapted
+ * models live in `<storage>/models/v<N>`; nothing is written into the user's workspace. Undo goes back one
+ * step; the model undone stays on disk.
+ */
+export class ModelHost {
+  private history: string[] = [];
+  private current: NerModel | undefined;
+  private names = new Map<string, { name: string; types: string[] }>();
+  /** Why no model is loaded, when none is. */
+  loadError: string | undefined;
+  /** Bumped on every change of the active model (for caches). */
+  generation = 0;
+
+  constructor(private readonly storageDir: string) {
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.indexFile, 'utf8')) as HistoryFile;
+      if (Array.isArray(saved.history)) this.history = saved.history.filter((d) => typeof d === 'string');
+    } catch {
+      // first start, or an unreadable index: start a new history
+    }
+  }
+
+  private get indexFile(): string {
+    return path.join(this.storageDir, 'models', 'index.json');
+  }
+
+  /** Loads the model `preferred` names, else the last active one, else the shipped one. */
+  start(preferred: string): void {
+    const dir = preferred ? path.resolve(preferred) : (this.history[this.history.length - 1] ?? defaultModelDir());
+    try {
+      this.activate(dir);
+    } catch (err) {
+      this.loadError = (err as Error).message;
+    }
+  }
+
+  get model(): NerModel | undefined {
+    return this.current;
+  }
+
+  /** The active model, or an error saying why there is none. */
+  require(): NerModel {
+    if (!this.current) throw new Error(`No model is loaded: ${this.loadError ?? 'the server is still starting'}`);
+    return this.current;
+  }
+
+  get activeDir(): string {
+    const dir = this.history[this.history.length - 1];
+    if (!this.current || !dir) throw new Error(`No model is loaded: ${this.loadError ?? 'the server is still starting'}`);
+    return dir;
+  }
+
+  summary(): ModelSummary | undefined {
+    if (!this.current) return undefined;
+    return this.summaryOf(this.history.length - 1);
+  }
+
+  private summaryOf(version: number): ModelSummary {
+    const dir = this.history[version];
+    let known = this.names.get(dir);
+    if (!known) {
+      try {
+        const { info, types } = readModelInfo(dir);
+        known = { name: info.name, types };
+      } catch {
+        known = { name: `${path.basename(dir)} (unreadable)`, types: [] };
+      }
+      this.names.set(dir, known);
+    }
+    return { name: known.name, types: known.types, path: dir, version };
+  }
+
+  list(): ModelSummary[] {
+    return this.history.map((_, i) => this.summaryOf(i));
+  }
+
+  /** A fresh directory for the next adapted model. */
+  nextDir(): string {
+    const dir = path.join(this.storageDir, 'models', `v${Date.now().toString(36)}-${this.history.length}`);
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    return dir;
+  }
+
+  /** Loads `dir` and makes it the active model (the previous one stays in the history). Throws if unusable. */
+  activate(dir: string): ModelSummary {
+    const model = this.load(dir);
+    if (this.history[this.history.length - 1] !== dir) this.history.push(dir);
+    this.swap(model);
+    return this.summary() as ModelSummary;
+  }
+
+  /** Back to the model active before the last change. */
+  undo(): ModelSummary {
+    if (this.history.length < 2) throw new Error('There is no earlier model to go back to.');
+    const previous = this.history[this.history.length - 2];
+    const model = this.load(previous);
+    this.history.pop();
+    this.swap(model);
+    return this.summary() as ModelSummary;
+  }
+
+  private load(dir: string): NerModel {
+    const model = loadModel(dir);
+    this.names.set(dir, { name: model.info.name, types: model.types });
+    return model;
+  }
+
+  private swap(model: NerModel): void {
+    this.current?.dispose();
+    this.current = model;
+    this.loadError = undefined;
+    this.generation++;
+    writeFileAtomic(this.indexFile, JSON.stringify({ history: this.history } satisfies HistoryFile, null, 1) + '\n');
+  }
+
+  dispose(): void {
+    this.current?.dispose();
+    this.current = undefined;
+  }
+}

@@ -1,0 +1,568 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CancellationToken,
+  Connection,
+  Diagnostic,
+  DiagnosticSeverity,
+  Hover,
+  InitializeResult,
+  LSPErrorCodes,
+  MarkupKind,
+  Range,
+  ResponseError,
+  TextDocumentSyncKind,
+  TextDocuments,
+  TextEdit,
+  WorkDoneProgressReporter,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { corporaRoot as defaultCorporaRoot } from '../training/data/corpora';
+import { spansFromTags } from '../training/data/tagging-scheme';
+import { BackendInfo, initBackend } from '../training/engine/backend';
+import { cacheDir } from '../training/io/paths';
+import { checkLabel, RejectionStore, StandoffFile } from './annotations';
+import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
+import { JobManager } from './jobs';
+import { ModelHost } from './models';
+import * as P from './protocol';
+import { SettingsSource } from './settings';
+import { SentenceTagger } from './tagging';
+import type { AdaptOutput, SupportSentence } from './worker/messages';
+import { CancelledError, WorkerRun } from './worker/spawn';
+
+/** Documents with more sentences than this get their visible sentences tagged and published first. */
+const VISIBLE_FIRST_SENTENCES = 100;
+/** Assumed visible part of a document the client has not described: its first lines. */
+const DEFAULT_VISIBLE: Range = { start: { line: 0, character: 0 }, end: { line: 80, character: 0 } };
+
+interface DocState {
+  analysed?: AnalysedDoc;
+  timer?: NodeJS.Timeout;
+  visible: Range[];
+  /** Highest version published, so that an older result never replaces a newer one. */
+  published: number;
+  standoff?: StandoffFile;
+}
+
+/** Entities with offsets into the document text, before they become LSP ranges. */
+interface Found {
+  start: number;
+  end: number;
+  type: string;
+  confidence: number;
+  source: P.Entity['source'];
+  id?: string;
+  sentence?: DocSentence;
+}
+
+/** An error the user should read as it is (becomes the LSP error message). */
+const fail = (message: string): never => {
+  throw new ResponseError(LSPErrorCodes.RequestFailed, message);
+};
+
+function asResponseError(err: unknown): ResponseError<void> {
+  if (err instanceof ResponseError) return err;
+  if (err instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, err.message);
+  return new ResponseError(LSPErrorCodes.RequestFailed, err instanceof Error ? err.message : String(err));
+}
+
+/** Request handlers answer errors with their message, never crash the server. */
+function guarded<A extends unknown[], R>(f: (...args: A) => Promise<R> | R): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await f(...args);
+    } catch (err) {
+      throw asResponseError(err);
+    }
+  };
+}
+
+/**
+ * The language server: one object owning the connection, the open documents, the active model, the
+ * sentence cache, the label files and the training jobs.
+ */
+export class MetaBioNerServer {
+  private readonly documents = new TextDocuments(TextDocument);
+  private readonly states = new Map<string, DocState>();
+  private readonly tagger = new SentenceTagger();
+  private settings!: SettingsSource;
+  private storageDir = path.join(cacheDir(), 'server');
+  private models!: ModelHost;
+  private jobs!: JobManager;
+  private rejections!: RejectionStore;
+  private backend: BackendInfo | undefined;
+  private status: P.ServerStatus = { state: 'loading' };
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(private readonly connection: Connection) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    connection.onInitialize((params) => this.initialize(params.initializationOptions as P.InitializationOptions | undefined, !!params.capabilities.workspace?.configuration));
+    connection.onInitialized(() => void this.start());
+    connection.onDidChangeConfiguration(() => void this.configurationChanged());
+    connection.onShutdown(() => this.jobs?.dispose());
+    this.documents.onDidChangeContent((e) => this.schedule(e.document.uri));
+    this.documents.onDidClose((e) => this.close(e.document.uri));
+    this.documents.listen(connection);
+    this.registerHandlers();
+  }
+
+  private initialize(options: P.InitializationOptions | undefined, pull: boolean): InitializeResult {
+    if (options?.storageDir) this.storageDir = path.resolve(options.storageDir);
+    this.settings = new SettingsSource(this.connection, pull, options?.settings);
+    this.models = new ModelHost(this.storageDir);
+    this.rejections = new RejectionStore(path.join(this.storageDir, 'rejections.json'));
+    this.jobs = new JobManager(this.storageDir, {
+      onState: (job) => void this.connection.sendNotification(P.JobStateNotification.type, job),
+      onMetrics: (id, metrics) => void this.connection.sendNotification(P.JobMetricsNotification.type, { id, metrics }),
+    });
+    return {
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
+      serverInfo: { name: 'MetaBioNER' },
+    };
+  }
+
+  private setStatus(status: P.ServerStatus): void {
+    this.status = status;
+    void this.connection.sendNotification(P.StatusNotification.type, status);
+  }
+
+  private currentStatus(): P.ServerStatus {
+    const model = this.models.summary();
+    return model
+      ? { state: 'ready', model, backend: this.backend?.name }
+      : { state: 'error', backend: this.backend?.name, message: this.models.loadError ?? 'no model loaded' };
+  }
+
+  private async start(): Promise<void> {
+    this.setStatus({ state: 'loading', message: 'starting the numeric backend and loading the model' });
+    try {
+      const settings = await this.settings.get();
+      this.backend = await initBackend(settings.backend);
+      this.models.start(settings.modelPath);
+    } catch (err) {
+      this.models.loadError = (err as Error).message;
+    }
+    this.setStatus(this.currentStatus());
+    this.markReady();
+    this.refreshAll();
+  }
+
+  private async configurationChanged(): Promise<void> {
+    const before = await this.settings.get();
+    this.settings.invalidate();
+    const after = await this.settings.get();
+    if (after.modelPath && after.modelPath !== before.modelPath) {
+      try {
+        this.models.activate(path.resolve(after.modelPath));
+      } catch (err) {
+        this.connection.window.showErrorMessage(`MetaBioNER: ${(err as Error).message}`);
+      }
+      this.setStatus(this.currentStatus());
+    }
+    for (const s of this.states.values()) s.analysed = undefined;
+    this.refreshAll();
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Documents and entities
+
+  private state(uri: string): DocState {
+    let s = this.states.get(uri);
+    if (!s) this.states.set(uri, (s = { visible: [], published: -1 }));
+    return s;
+  }
+
+  private close(uri: string): void {
+    const s = this.states.get(uri);
+    if (s?.timer) clearTimeout(s.timer);
+    this.states.delete(uri);
+    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  private document(uri: string): TextDocument {
+    return this.documents.get(uri) ?? fail(`The document ${uri} is not open in the editor.`);
+  }
+
+  private async analysed(doc: TextDocument): Promise<AnalysedDoc> {
+    const s = this.state(doc.uri);
+    if (s.analysed?.version === doc.version) return s.analysed;
+    const settings = await this.settings.get();
+    const a = analyse(doc, settings.maxDocumentMiB);
+    s.analysed = a;
+    const diagnostics: Diagnostic[] = a.problems.map((p) => ({
+      range: { start: { line: p.line, character: 0 }, end: { line: p.line, character: Number.MAX_SAFE_INTEGER } },
+      severity: p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      source: 'MetaBioNER',
+      message: p.message,
+    }));
+    void this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+    return a;
+  }
+
+  private standoff(doc: TextDocument): StandoffFile | undefined {
+    if (!doc.uri.startsWith('file:')) return undefined;
+    const s = this.state(doc.uri);
+    s.standoff ??= StandoffFile.beside(fileURLToPath(doc.uri));
+    return s.standoff;
+  }
+
+  /** The user's labels: the .ann file's entities, or the CoNLL tag column. */
+  private annotations(doc: TextDocument, a: AnalysedDoc): Found[] {
+    if (a.kind === 'conll') {
+      return a.sentences.flatMap((s) =>
+        spansFromTags(s.tags!).map((sp) => ({ start: s.tokens[sp.start].start, end: s.tokens[sp.end - 1].end, type: sp.type, confidence: 1, source: 'annotation' as const, id: `line:${s.lines![sp.start] + 1}`, sentence: s })),
+      );
+    }
+    const file = this.standoff(doc);
+    if (!file) return [];
+    file.refresh();
+    return file.entities(a.text).entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
+  }
+
+  /**
+   * Entities of the sentences touching `range` (all when absent): the user's labels, and the model's
+   * predictions that overlap no label and were not rejected. Undefined when `isStale` turned true.
+   */
+  private async find(doc: TextDocument, range: Range | undefined, isStale: () => boolean = () => false): Promise<{ found: Found[]; a: AnalysedDoc } | undefined> {
+    await this.ready;
+    const a = await this.analysed(doc);
+    if (a.refused) fail(a.refused);
+    const settings = await this.settings.get();
+    const start = range ? doc.offsetAt(range.start) : 0;
+    const end = range ? doc.offsetAt(range.end) : a.text.length;
+    const sentences = range ? sentencesIn(a.sentences, start, end) : a.sentences;
+    let predicted;
+    do {
+      predicted = await this.tagger.tag(this.models.require(), this.models.generation, sentences, isStale);
+      if (isStale()) return undefined;
+    } while (!predicted);
+    const lo = sentences.length ? sentences[0].start : start;
+    const hi = sentences.length ? sentences[sentences.length - 1].end : end;
+    const labels = this.annotations(doc, a).filter((e) => e.end > lo && e.start <= hi);
+    const overlapsLabel = (p: { start: number; end: number }) => labels.some((l) => p.start < l.end && l.start < p.end);
+    const predictions: Found[] = predicted
+      .filter((p) => p.confidence >= settings.minConfidence && !overlapsLabel(p))
+      .filter((p) => !this.rejections.has(doc.uri, { type: p.type, text: a.text.slice(p.start, p.end), sentence: a.text.slice(p.sentence.start, p.sentence.end) }))
+      .map((p) => ({ ...p, source: 'prediction' as const }));
+    const found = [...labels, ...predictions].sort((x, y) => x.start - y.start || x.end - y.end);
+    return { found, a };
+  }
+
+  private toEntity(doc: TextDocument, f: Found): P.Entity {
+    const e: P.Entity = { range: { start: doc.positionAt(f.start), end: doc.positionAt(f.end) }, type: f.type, confidence: f.confidence, source: f.source };
+    if (f.id) e.id = f.id;
+    return e;
+  }
+
+  private async entities(doc: TextDocument, range?: Range, isStale?: () => boolean): Promise<P.EntitiesResult | undefined> {
+    const version = doc.version;
+    const r = await this.find(doc, range, isStale);
+    if (!r) return undefined;
+    return { uri: doc.uri, version, model: this.models.summary()?.name ?? '', entities: r.found.map((f) => this.toEntity(doc, f)) };
+  }
+
+  private schedule(uri: string, delay?: number): void {
+    const s = this.state(uri);
+    if (s.timer) clearTimeout(s.timer);
+    void this.settings.get().then((settings) => {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = setTimeout(() => {
+        s.timer = undefined;
+        void this.publish(uri);
+      }, delay ?? settings.debounceMs);
+    });
+  }
+
+  private refreshAll(): void {
+    for (const doc of this.documents.all()) this.schedule(doc.uri, 0);
+  }
+
+  /** Tags a document and pushes its entities: the visible sentences first when the document is large. */
+  private async publish(uri: string): Promise<void> {
+    const doc = this.documents.get(uri);
+    if (!doc) return;
+    const version = doc.version;
+    const isStale = () => this.documents.get(uri)?.version !== version;
+    const send = (result: P.EntitiesResult | undefined, complete: boolean) => {
+      const s = this.states.get(uri);
+      if (!result || isStale() || !s || s.published > version || (s.published === version && !complete)) return;
+      s.published = version;
+      void this.connection.sendNotification(P.PublishEntitiesNotification.type, { ...result, complete });
+    };
+    try {
+      await this.ready;
+      const a = await this.analysed(doc);
+      if (a.refused) {
+        send({ uri, version, model: this.models.summary()?.name ?? '', entities: [] }, true);
+        return;
+      }
+      if (!this.models.model) return;
+      if (a.sentences.length > VISIBLE_FIRST_SENTENCES) {
+        const s = this.state(uri);
+        const visible = s.visible.length ? s.visible : [DEFAULT_VISIBLE];
+        const parts = await Promise.all(visible.map((r) => this.entities(doc, r, isStale)));
+        if (parts.every((p) => p)) send({ ...parts[0]!, entities: parts.flatMap((p) => p!.entities) }, false);
+      }
+      send(await this.entities(doc, undefined, isStale), true);
+    } catch (err) {
+      this.connection.console.error(`MetaBioNER: tagging ${uri} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async hover(uri: string, position: P.Entity['range']['start']): Promise<Hover | null> {
+    const doc = this.document(uri);
+    const offset = doc.offsetAt(position);
+    const r = await this.find(doc, { start: position, end: position });
+    const hit = r?.found.find((f) => f.start <= offset && offset < f.end);
+    if (!hit) return null;
+    const model = this.models.summary()?.name ?? '';
+    const value =
+      hit.source === 'prediction'
+        ? `**${hit.type}** · predicted, confidence ${hit.confidence.toFixed(2)} · model ${model}`
+        : `**${hit.type}** · your label${hit.id ? ` ${hit.id}` : ''}${r!.a.kind === 'text' ? ` in ${path.basename(this.standoff(doc)!.file)}` : ''}`;
+    return { contents: { kind: MarkupKind.Markdown, value }, range: { start: doc.positionAt(hit.start), end: doc.positionAt(hit.end) } };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Labels
+
+  private async labelResult(doc: TextDocument): Promise<P.AnnotationResult> {
+    const a = await this.analysed(doc);
+    const file = a.kind === 'conll' ? fileURLToPath(doc.uri) : (this.standoff(doc)?.file ?? '');
+    return { uri: doc.uri, file, annotations: this.annotations(doc, a).map((f) => this.toEntity(doc, f)) };
+  }
+
+  /** The document, if its labels can be written: a file on disk, valid UTF-8, tagged. */
+  private async writable(uri: string): Promise<{ doc: TextDocument; a: AnalysedDoc }> {
+    const doc = this.document(uri);
+    if (!doc.uri.startsWith('file:')) fail('Labels are saved beside the document: save it as a file first.');
+    const a = await this.analysed(doc);
+    if (a.refused) fail(a.refused);
+    if (a.invalidUtf8) fail(`Labels are not saved for this document: it is not valid UTF-8 (first undecodable bytes on line ${a.invalidUtf8.line + 1}). Re-encode it as UTF-8 first.`);
+    return { doc, a };
+  }
+
+  /** CoNLL labels are the document's tag column: edited through the editor (workspace/applyEdit), saved by the user. */
+  private async editTags(doc: TextDocument, a: AnalysedDoc, tagsOf: (s: DocSentence) => string[] | undefined): Promise<P.AnnotationResult> {
+    const edits: TextEdit[] = [];
+    for (const s of a.sentences) {
+      const tags = tagsOf(s);
+      if (!tags) continue;
+      tags.forEach((tag, i) => {
+        if (tag === s.tags![i]) return;
+        const at = s.tokens[i].end + 1;
+        edits.push({ range: { start: doc.positionAt(at), end: doc.positionAt(at + s.tags![i].length) }, newText: tag });
+      });
+    }
+    if (edits.length === 0) return this.labelResult(doc);
+    const applied = await this.connection.workspace.applyEdit({ label: 'MetaBioNER label', edit: { changes: { [doc.uri]: edits } } });
+    if (!applied.applied) fail(`The editor did not apply the label change${applied.failureReason ? `: ${applied.failureReason}` : ''}.`);
+    const after = TextDocument.create(doc.uri, 'conll', doc.version + 1, TextDocument.applyEdits(doc, edits));
+    const settings = await this.settings.get();
+    return { uri: doc.uri, file: fileURLToPath(doc.uri), annotations: this.annotations(after, analyse(after, settings.maxDocumentMiB)).map((f) => this.toEntity(after, f)) };
+  }
+
+  private async addLabel(uri: string, range: Range, typeName: string): Promise<P.AnnotationResult> {
+    const type = checkLabel(typeName);
+    const { doc, a } = await this.writable(uri);
+    let start = doc.offsetAt(range.start);
+    let end = doc.offsetAt(range.end);
+    while (start < end && /\s/.test(a.text[start])) start++;
+    while (end > start && /\s/.test(a.text[end - 1])) end--;
+    if (start >= end) fail('Select the words to label first (the selection is empty).');
+    if (a.kind === 'conll') {
+      let touched = false;
+      const result = await this.editTags(doc, a, (s) => {
+        const inside = s.tokens.map((t) => t.start < end && start < t.end);
+        if (!inside.some(Boolean)) return undefined;
+        touched = true;
+        const tags = s.tags!.map((t, i) => (inside[i] ? (i > 0 && inside[i - 1] ? `I-${type}` : `B-${type}`) : t));
+        // An entity cut by the new label continues as a new entity after it.
+        for (let i = 1; i < tags.length; i++) if (tags[i].startsWith('I-') && inside[i - 1] && !inside[i]) tags[i] = `B-${tags[i].slice(2)}`;
+        return tags;
+      });
+      if (!touched) fail('The selection covers no token row of this CoNLL file.');
+      return result;
+    }
+    this.standoff(doc)!.add(a.text, type, start, end);
+    this.schedule(uri, 0);
+    return this.labelResult(doc);
+  }
+
+  private async removeLabel(uri: string, id: string): Promise<P.AnnotationResult> {
+    const { doc, a } = await this.writable(uri);
+    if (a.kind === 'conll') {
+      const line = /^line:(\d+)$/.exec(id) ? Number(id.slice(5)) - 1 : -1;
+      let found = false;
+      const result = await this.editTags(doc, a, (s) => {
+        const i = s.lines!.indexOf(line);
+        if (i < 0 || s.tags![i] === 'O') return undefined;
+        const span = spansFromTags(s.tags!).find((sp) => sp.start === i);
+        if (!span) return undefined;
+        found = true;
+        return s.tags!.map((t, k) => (k >= span.start && k < span.end ? 'O' : t));
+      });
+      if (!found) fail(`There is no label ${id} (an entity starting on that line) in this file.`);
+      return result;
+    }
+    this.standoff(doc)!.remove(id);
+    this.schedule(uri, 0);
+    return this.labelResult(doc);
+  }
+
+  /** The prediction published at exactly `range`. */
+  private async prediction(doc: TextDocument, range: Range): Promise<Found & { a: AnalysedDoc }> {
+    const r = await this.find(doc, range);
+    const start = doc.offsetAt(range.start);
+    const end = doc.offsetAt(range.end);
+    const hit = r?.found.find((f) => f.start === start && f.end === end);
+    if (!hit) fail(`There is no prediction at line ${range.start.line + 1}, characters ${range.start.character}–${range.end.character}.`);
+    if (hit!.source !== 'prediction') fail(`That is already your label ${hit!.id ?? ''}; remove it to change it.`);
+    return { ...hit!, a: r!.a };
+  }
+
+  private async accept(uri: string, range: Range): Promise<P.AnnotationResult> {
+    const { doc } = await this.writable(uri);
+    const p = await this.prediction(doc, range);
+    return this.addLabel(uri, range, p.type);
+  }
+
+  private async reject(uri: string, range: Range): Promise<P.AnnotationResult> {
+    const doc = this.document(uri);
+    const p = await this.prediction(doc, range);
+    this.rejections.add(uri, { type: p.type, text: p.a.text.slice(p.start, p.end), sentence: p.a.text.slice(p.sentence!.start, p.sentence!.end) });
+    this.schedule(uri, 0);
+    return this.labelResult(doc);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Models
+
+  /** The labelled sentences of a selection, as token/tag sequences. */
+  private async support(uri: string, range: Range): Promise<SupportSentence[]> {
+    const doc = this.document(uri);
+    const a = await this.analysed(doc);
+    if (a.refused) fail(a.refused);
+    const sentences = sentencesIn(a.sentences, doc.offsetAt(range.start), doc.offsetAt(range.end));
+    if (sentences.length === 0) fail('The selection covers no sentence.');
+    let support: SupportSentence[];
+    if (a.kind === 'conll') {
+      support = sentences.map((s) => ({ tokens: s.tokens.map((t) => t.text), tags: s.tags! }));
+    } else {
+      const labels = this.annotations(doc, a);
+      support = [];
+      for (const s of sentences) {
+        const mine = labels.filter((l) => l.start < s.end && s.start < l.end);
+        if (mine.length === 0) continue;
+        const tags = s.tokens.map(() => 'O');
+        for (const l of mine) {
+          const idx = s.tokens.flatMap((t, i) => (t.start < l.end && l.start < t.end ? [i] : []));
+          idx.forEach((i, k) => (tags[i] = `${k === 0 ? 'B' : 'I'}-${l.type}`));
+        }
+        support.push({ tokens: s.tokens.map((t) => t.text), tags });
+      }
+      if (support.length === 0) {
+        fail(`None of the ${sentences.length} sentences in the selection has a label: label a few entities (or accept predictions) first, then adapt.`);
+      }
+    }
+    if (!support.some((s) => s.tags.some((t) => t !== 'O'))) fail(`The ${support.length} annotated sentences in the selection hold no entity: there is nothing to adapt to.`);
+    return support;
+  }
+
+  private async adapt(params: P.AdaptParams, token: CancellationToken, progress: WorkDoneProgressReporter): Promise<P.AdaptResult> {
+    const started = Date.now();
+    await this.ready;
+    const support = await this.support(params.textDocument.uri, params.range);
+    const settings = await this.settings.get();
+    const from = this.models.activeDir;
+    progress.begin('MetaBioNER: adapting', 0, `${support.length} sentences`, true);
+    const run = new WorkerRun<AdaptOutput>(
+      'adaptation',
+      { kind: 'adapt', modelDir: from, support, epochs: settings.adaptEpochs, lr: settings.adaptLearningRate, outDir: this.models.nextDir(), backend: settings.backend },
+      { onProgress: (message, percentage) => progress.report(percentage ?? 0, message) },
+    );
+    const cancel = token.onCancellationRequested(() => run.cancel());
+    try {
+      const out = await run.result;
+      const model = this.models.activate(out.dir);
+      this.modelChanged();
+      return { model, sentences: support.length, seconds: (Date.now() - started) / 1000 };
+    } finally {
+      cancel.dispose();
+      progress.done();
+    }
+  }
+
+  private modelChanged(): void {
+    this.setStatus(this.currentStatus());
+    this.refreshAll();
+  }
+
+  private async hardness(params: P.HardnessParams, token: CancellationToken, progress: WorkDoneProgressReporter): Promise<P.HardnessResult> {
+    await this.ready;
+    const settings = await this.settings.get();
+    const root = params.corporaRoot ?? (settings.corporaRoot || defaultCorporaRoot());
+    progress.begin('MetaBioNER: task hardness', 0, undefined, true);
+    const run = new WorkerRun<P.HardnessResult>('hardness', { kind: 'hardness', modelDir: this.models.activeDir, corporaRoot: root, params, backend: settings.backend }, {
+      onProgress: (message, percentage) => progress.report(percentage ?? 0, message),
+    });
+    const cancel = token.onCancellationRequested(() => run.cancel());
+    try {
+      return await run.result;
+    } finally {
+      cancel.dispose();
+      progress.done();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private registerHandlers(): void {
+    const c = this.connection;
+    c.onRequest(P.StatusRequest.type, () => (this.status.state === 'loading' ? this.status : this.currentStatus()));
+    c.onRequest(
+      P.EntitiesRequest.type,
+      guarded(async (p: P.EntitiesParams) => (await this.entities(this.document(p.textDocument.uri), p.range))!),
+    );
+    c.onNotification(P.VisibleRangesNotification.type, (p) => {
+      this.state(p.textDocument.uri).visible = p.ranges;
+    });
+    c.onHover(guarded((p) => this.hover(p.textDocument.uri, p.position)));
+    c.onRequest(P.AddAnnotationRequest.type, guarded((p: P.AddAnnotationParams) => this.addLabel(p.textDocument.uri, p.range, p.type)));
+    c.onRequest(P.RemoveAnnotationRequest.type, guarded((p: P.RemoveAnnotationParams) => this.removeLabel(p.textDocument.uri, p.id)));
+    c.onRequest(P.AcceptPredictionRequest.type, guarded((p: P.PredictionParams) => this.accept(p.textDocument.uri, p.range)));
+    c.onRequest(P.RejectPredictionRequest.type, guarded((p: P.PredictionParams) => this.reject(p.textDocument.uri, p.range)));
+    c.onRequest(P.AdaptRequest.type, guarded((p: P.AdaptParams, token: CancellationToken) => this.adapt(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
+    c.onRequest(P.HardnessRequest.type, guarded((p: P.HardnessParams, token: CancellationToken) => this.hardness(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
+    c.onRequest(P.ModelsRequest.type, guarded(async () => {
+      await this.ready;
+      return { active: this.models.summary() ?? fail(this.models.loadError ?? 'no model loaded'), history: this.models.list() };
+    }));
+    c.onRequest(P.UndoModelRequest.type, guarded(async () => {
+      await this.ready;
+      const model = this.models.undo();
+      this.modelChanged();
+      return model;
+    }));
+    c.onRequest(P.UseModelRequest.type, guarded(async (p: P.UseModelParams) => {
+      await this.ready;
+      const model = this.models.activate(path.resolve(p.path));
+      this.modelChanged();
+      return model;
+    }));
+    c.onRequest(P.StartJobRequest.type, guarded(async (p: P.JobParams) => {
+      await this.ready;
+      const settings = await this.settings.get();
+      return this.jobs.start(p, settings.corporaRoot || defaultCorporaRoot(), this.models.activeDir, settings.backend);
+    }));
+    c.onRequest(P.StopJobRequest.type, guarded((p: P.JobIdParams) => this.jobs.stop(p.id)));
+    c.onRequest(P.ResumeJobRequest.type, guarded(async (p: P.JobIdParams) => {
+      await this.ready;
+      const settings = await this.settings.get();
+      return this.jobs.resume(p.id, this.models.activeDir, settings.backend);
+    }));
+    c.onRequest(P.ListJobsRequest.type, () => this.jobs.list());
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Messages between the server's main thread and its worker threads (internal to server/; the extension never
+ * sees them). A worker runs one task, given as its workerData, and ends.
+ */
+import type { HardnessParams, HardnessResult, JobMetrics, JobParams, Settings } from '../protocol';
+
+export interface SupportSentence {
+  tokens: string[];
+  tags: string[];
+}
+
+export interface AdaptTask {
+  kind: 'adapt';
+  modelDir: string;
+  support: SupportSentence[];
+  epochs: number;
+  lr: number;
+  outDir: string;
+}
+
+export interface HardnessTask {
+  kind: 'hardness';
+  modelDir: string;
+  corporaRoot: string;
+  params: HardnessParams;
+}
+
+export interface JobTask {
+  kind: 'job';
+  params: JobParams;
+  /** Model whose word vectors the job trains with. */
+  wordsFrom: string;
+  jobDir: string;
+}
+
+export type WorkerTask = (AdaptTask | HardnessTask | JobTask) & { backend: Settings['backend'] };
+
+export interface AdaptOutput {
+  dir: string;
+  name: string;
+  types: string[];
+}
+
+export interface JobOutput {
+  modelPath?: string;
+  cancelled: boolean;
+}
+
+export type WorkerOutput = AdaptOutput | HardnessResult | JobOutput;
+
+/** Main thread → worker. */
+export type ToWorker = { type: 'stop' };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { type: 'progress'; message: string; percentage?: number }
+  | { type: 'metrics'; metrics: JobMetrics }
+  | { type: 'done'; output: WorkerOutput }
+  | { type: 'failed'; message: string };
