@@ -387,7 +387,7 @@ export class MetaBioNerServer {
       return result;
     }
     this.standoff(doc)!.add(a.text, type, start, end);
-    this.schedule(uri, 0);
+    await this.publish(uri);
     return this.labelResult(doc);
   }
 
@@ -408,7 +408,7 @@ export class MetaBioNerServer {
       return result;
     }
     this.standoff(doc)!.remove(id);
-    this.schedule(uri, 0);
+    await this.publish(uri);
     return this.labelResult(doc);
   }
 
@@ -433,7 +433,7 @@ export class MetaBioNerServer {
     const doc = this.document(uri);
     const p = await this.prediction(doc, range);
     this.rejections.add(uri, { type: p.type, text: p.a.text.slice(p.start, p.end), sentence: p.a.text.slice(p.sentence!.start, p.sentence!.end) });
-    this.schedule(uri, 0);
+    await this.publish(uri);
     return this.labelResult(doc);
   }
 

@@ -3,12 +3,17 @@ import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerOutput, WorkerTask } from './messages';
 
 /**
- * The worker script: the TypeScript source through tsx when the server itself runs from source (tests,
- * `node --import tsx server/main.ts`), the bundled dist/training-worker.js beside dist/server.js otherwise.
+ * How to start a worker: the bundled dist/training-worker.js beside dist/server.js, or — when the server itself
+ * runs from the TypeScript sources (tests, `node --import tsx server/main.ts`) — a two-line bootstrap that
+ * registers tsx's require hook in the worker and then loads worker-main.ts (`--import tsx` in a worker's
+ * execArgv does not reach the worker's entry script on Node 20).
  */
-export function workerEntry(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker-main.ts'), execArgv: ['--import', 'tsx'] };
-  return { file: path.join(__dirname, 'training-worker.js'), execArgv: [] };
+export function workerEntry(): { script: string; eval: boolean } {
+  if (__filename.endsWith('.ts')) {
+    const main = path.join(__dirname, 'worker-main.ts');
+    return { script: `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(main)});`, eval: true };
+  }
+  return { script: path.join(__dirname, 'training-worker.js'), eval: false };
 }
 
 export class CancelledError extends Error {
@@ -36,7 +41,7 @@ export class WorkerRun<T extends WorkerOutput> {
   ) {
     const entry = workerEntry();
     // The worker's console goes to our stderr: with --stdio, our stdout is the LSP channel.
-    this.worker = new Worker(entry.file, { workerData: task, execArgv: entry.execArgv, stdout: true, stderr: true });
+    this.worker = new Worker(entry.script, { eval: entry.eval, workerData: task, stdout: true, stderr: true });
     this.worker.stdout.pipe(process.stderr);
     this.worker.stderr.pipe(process.stderr);
     this.result = new Promise<T>((resolve, reject) => {
