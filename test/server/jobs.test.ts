@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import * as P from '../../server/protocol';
+import { TestClient } from './lsp-client';
+
+const root = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-jobs-'));
+let client: TestClient;
+
+/** A meta-training job small enough for a test: tiny LSTM, few tasks of 3 sentences, a checkpoint every iteration. */
+const META: P.MetaJobParams = { kind: 'meta', method: 'metabioner', target: 'Disease', corporaRoot: fixtures, k: 3, iterations: 6, tasksPerIteration: 2, innerSteps: 1, hidden: 8, checkpointEvery: 1 };
+
+before(async () => {
+  client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), settings: { corporaRoot: fixtures } });
+  assert.equal((await client.ready()).state, 'ready');
+});
+
+after(async () => {
+  assert.equal(await client.stop(), 0);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const request = <P, R>(type: { method: string }, params: P): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
+
+test('task hardness: sampled tasks with their sentences, entity spans and γ from the current model', async () => {
+  const r = await request<P.HardnessParams, P.HardnessResult>(P.HardnessRequest.type, { corpora: ['NCBI-disease', 'BC5CDR-chem'], k: 3, tasks: 3, innerSteps: 1, seed: 4, workDoneToken: 'h' });
+  assert.equal(r.model, 'NCBI-disease+BC5CDR-chem');
+  assert.equal(r.tasks.length, 3);
+  for (const t of r.tasks) {
+    assert.ok(['NCBI-disease', 'BC5CDR-chem'].includes(t.corpus));
+    assert.equal(t.support.length, 3);
+    assert.equal(t.query.length, 3);
+    assert.ok(t.labelLoss > 0 && Number.isFinite(t.labelLoss));
+    for (const s of t.support) for (const e of s.entities) assert.ok(e.start < e.end && e.end <= s.tokens.length);
+  }
+  const sum = r.tasks.reduce((a, t) => a + t.gamma.phi, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-9, `γ sums to ${sum}`);
+  await assert.rejects(request(P.HardnessRequest.type, { corpora: ['NoSuchCorpus'] }), /no train split for corpus "NoSuchCorpus"/);
+});
+
+test('a meta-training job streams metrics, stops with a checkpoint and resumes where it stopped', async () => {
+  // Far more iterations than the test waits for, so that it is always running when asked to stop.
+  const started = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { ...META, iterations: 5000 });
+  assert.equal(started.state, 'running');
+  const m = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id && p.metrics.step >= 2);
+  assert.equal(m.metrics.total, 5000);
+  assert.equal(m.metrics.hardness?.length, 2);
+  assert.ok(m.metrics.hardness!.every((h) => !['NCBI-disease', 'BC5CDR-disease'].includes(h.corpus)), 'target-domain corpora stay out');
+  // The server answers while the job trains.
+  assert.equal((await request<undefined, P.ServerStatus>(P.StatusRequest.type, undefined)).state, 'ready');
+  const stopped = await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: started.id });
+  assert.equal(stopped.state, 'stopped');
+  assert.ok(stopped.resumable);
+  const at = stopped.metrics!.step;
+
+  const listed = await request<undefined, P.JobInfo[]>(P.ListJobsRequest.type, undefined);
+  assert.deepEqual(listed.map((j) => [j.id, j.state]), [[started.id, 'stopped']]);
+
+  const resumedAt = client.next<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id);
+  const resumed = await request<P.JobIdParams, P.JobInfo>(P.ResumeJobRequest.type, { id: started.id });
+  assert.equal(resumed.state, 'running');
+  assert.equal((await resumedAt).metrics.step, at + 1, 'resumed at the iteration after the checkpoint');
+  assert.equal((await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: started.id })).state, 'stopped');
+});
+
+test('a supervised job trains, evaluates on devel and leaves a model', async () => {
+  const job = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'supervised', corpora: ['NCBI-disease'], epochs: 1, maxTrainSentences: 20, hidden: 8 });
+  const done = await client.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state !== 'running');
+  assert.equal(done.state, 'finished', done.error);
+  assert.ok(done.metrics?.develF1 !== undefined);
+  assert.ok(fs.existsSync(path.join(done.modelPath!, 'weights.bin')));
+});
+
+test('bad job requests are refused before a worker starts', async () => {
+  await assert.rejects(request(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease'] }), /no "multitask" training in this build; job kinds: supervised, meta/);
+  await assert.rejects(request(P.StartJobRequest.type, { ...META, target: 'Plants' }), /unknown target domain "Plants"/);
+  await assert.rejects(request(P.StartJobRequest.type, { ...META, method: 'reptile' }), /unknown meta-learning method "reptile"/);
+  await assert.rejects(request(P.ResumeJobRequest.type, { id: 'nope' }), /There is no training job "nope"/);
+});
+
+test('a worker crashing mid-job fails that job with a clear error; the server stays up; the job resumes and finishes', async () => {
+  const storageDir = path.join(tmp, 'crash-storage');
+  const crashy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures }, env: { METABIONER_FAULT: 'crash-job-after:2' } });
+  try {
+    await crashy.ready();
+    const job = await crashy.connection.sendRequest(P.StartJobRequest.type, META);
+    const failed = await crashy.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state === 'failed');
+    assert.match(failed.error!, /the meta training worker crashed: injected fault/);
+    assert.ok(failed.resumable, 'its checkpoint survived');
+    assert.equal((await crashy.connection.sendRequest(P.StatusRequest.type)).state, 'ready');
+    assert.ok(crashy.alive);
+  } finally {
+    assert.equal(await crashy.stop(), 0);
+  }
+  // A server without the fault resumes the failed job from its checkpoint (and lists it after a restart).
+  const healthy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures } });
+  try {
+    await healthy.ready();
+    const [job] = await healthy.connection.sendRequest(P.ListJobsRequest.type);
+    assert.equal(job.state, 'failed');
+    const resumedAt = healthy.next<P.JobMetricsParams>(P.JobMetricsNotification.type);
+    const finished = healthy.next<P.JobInfo>(P.JobStateNotification.type, (j) => j.state === 'finished' || j.state === 'failed');
+    await healthy.connection.sendRequest(P.ResumeJobRequest.type, { id: job.id });
+    assert.equal((await resumedAt).metrics.step, 3);
+    const done = await finished;
+    assert.equal(done.state, 'finished', done.error);
+    const used = await healthy.connection.sendRequest(P.UseModelRequest.type, { path: done.modelPath! });
+    assert.deepEqual(used.types, ['Entity']);
+  } finally {
+    assert.equal(await healthy.stop(), 0);
+  }
+});
