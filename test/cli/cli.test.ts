@@ -97,7 +97,33 @@ test('meta-train (target held out) → adapt on a support file → score on the 
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stdout, /adapted to Species on 5 sentences/);
   assert.match(a.stdout, /S800 test: precision [\d.]+ recall [\d.]+ F1 [\d.]+/);
+  for (const init of [['--model', meta], ['--scratch', '--hidden', '8']]) {
+    const json = path.join(tmp, `fewshot-${init[0]}.json`);
+    const f = cli('fewshot-eval', ...init, '--corpus', 'S800', '--corpora-root', fixtures, '--k', '2,3', '--samples', '2', '--epochs', '2', '--test-limit', '20', '--json', json);
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stdout, /S800 K=2: mean F1 [\d.]+ over 2 samples\nS800 K=3: mean F1/);
+    const scores = JSON.parse(fs.readFileSync(json, 'utf8')) as { f1: Record<string, number[]> };
+    assert.equal(scores.f1['3'].length, 2);
+  }
   const bad = cli('meta-train', '--target', 'Virus');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--target must be one of Disease/);
+});
+
+test('mtl-train: hierarchical sharing with fine-tuning writes one model per corpus; unified writes one model over all types', () => {
+  const out = path.join(tmp, 'mtl');
+  const h = cli('mtl-train', '--corpus', 'NCBI-disease,S800', '--corpora-root', fixtures, '--sharing', 'hierarchical', '--layers', '2', '--slicing-rate', '0.5', '--epochs', '1', '--hidden', '8', '--fine-tune', '--fine-tune-epochs', '1', '--max-train-sentences', '40', '--out', out);
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /NCBI-disease test: P [\d.]+ R [\d.]+ F1 [\d.]+; fine-tuned F1 [\d.]+/);
+  for (const dir of ['NCBI-disease', 'S800', 'S800+fine-tuned']) assert.ok(fs.existsSync(path.join(out, dir, 'manifest.json')), dir);
+  const layout = JSON.parse(fs.readFileSync(path.join(out, 'multitask.json'), 'utf8')).layout;
+  assert.deepEqual([layout.layers, layout.sharedLayers], [2, 1]);
+  const unified = path.join(tmp, 'unified');
+  const u = cli('mtl-train', '--corpus', 'NCBI-disease,JNLPBA', '--corpora-root', fixtures, '--sharing', 'unified', '--epochs', '1', '--hidden', '8', '--max-train-sentences', '40', '--out', unified);
+  assert.equal(u.code, 0, u.stderr);
+  assert.match(u.stdout, /JNLPBA test: P [\d.]+ R [\d.]+ F1 [\d.]+ \(merged [\d.]+\)/);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(unified, 'manifest.json'), 'utf8')).types.sort(), ['Cell', 'Disease', 'Gene']);
+  const bad = cli('mtl-train', '--corpus', 'S800', '--corpora-root', fixtures, '--sharing', 'everything');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--sharing must be one of heads, hierarchical, unified/);
 });

@@ -1,13 +1,15 @@
 import { ModelFormatError } from '../model/model-io';
+import { CheckpointError } from '../train/checkpoint';
 import { UnknownLabelError } from '../model/vocab';
 import { Command, runCommand, UsageError } from './command';
 import { embedCommand } from './commands/embed';
 import { evalCommand } from './commands/eval';
-import { adaptCommand, metaTrainCommand } from './commands/meta';
+import { adaptCommand, fewshotEvalCommand, metaTrainCommand } from './commands/meta';
+import { mtlTrainCommand } from './commands/mtl';
 import { tagCommand } from './commands/tag';
 import { trainCommand } from './commands/train';
 
-const COMMANDS: Command[] = [tagCommand, trainCommand, evalCommand, embedCommand, metaTrainCommand, adaptCommand];
+const COMMANDS: Command[] = [tagCommand, trainCommand, evalCommand, embedCommand, metaTrainCommand, adaptCommand, fewshotEvalCommand, mtlTrainCommand];
 
 function usage(): string {
   return [
@@ -19,7 +21,7 @@ function usage(): string {
 
 /** Errors with a message meant for the user: no stack trace. */
 function isExpected(err: unknown): err is Error {
-  return err instanceof UsageError || err instanceof ModelFormatError || err instanceof UnknownLabelError || (err instanceof Error && err.name === 'CorpusFormatError');
+  return err instanceof UsageError || err instanceof ModelFormatError || err instanceof UnknownLabelError || err instanceof CheckpointError || (err instanceof Error && err.name === 'CorpusFormatError');
 }
 
 async function main(argv: string[]): Promise<number> {

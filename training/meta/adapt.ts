@@ -12,6 +12,10 @@ import { Rng } from '../util/random';
 export interface AdaptOptions {
   /** Passes over the support sentences. */
   epochs: number;
+  /** Support sentences per step (all of them when there are fewer). */
+  batchSize: number;
+  /** Upper bound on the steps of all epochs together (large K), 0 = none. */
+  maxSteps: number;
   lr: number;
   dropout: number;
   seed: number;
@@ -19,7 +23,7 @@ export interface AdaptOptions {
   types?: string[];
 }
 
-export const DEFAULT_ADAPT: AdaptOptions = { epochs: 30, lr: 1e-3, dropout: 0.5, seed: 1 };
+export const DEFAULT_ADAPT: AdaptOptions = { epochs: 30, batchSize: 10, maxSteps: 0, lr: 1e-3, dropout: 0.5, seed: 1 };
 
 /**
  * Heterogeneous adaptation (meta-testing): a copy of the model's encoder θ, a new randomly initialised
@@ -47,9 +51,21 @@ export function adaptFewShot(from: NerModel, support: readonly Sentence[], optio
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW });
   try {
     const items = support.map((sentence) => ({ sentence, annotatedTypes: types, corpus: 'support' }));
-    const batch = model.featurizer.batch(support.map((s) => s.tokens));
-    const allowed = allowedMask(items, tagSet, batch);
-    for (let e = 0; e < o.epochs; e++) supervisedStep(params, shape, batch, allowed, optimizer, o.lr, o.dropout, rng);
+    // Fixed mini-batches (featurized once); their order is shuffled every epoch.
+    const batches = [];
+    for (let i = 0; i < items.length; i += o.batchSize) {
+      const part = items.slice(i, i + o.batchSize);
+      const batch = model.featurizer.batch(part.map((it) => it.sentence.tokens));
+      batches.push({ batch, allowed: allowedMask(part, tagSet, batch) });
+    }
+    let steps = 0;
+    const limit = o.maxSteps > 0 ? o.maxSteps : Infinity;
+    for (let e = 0; e < o.epochs && steps < limit; e++) {
+      for (const b of rng.shuffle([...batches])) {
+        if (steps++ >= limit) break;
+        supervisedStep(params, shape, b.batch, b.allowed, optimizer, o.lr, o.dropout, rng);
+      }
+    }
   } finally {
     optimizer.dispose();
   }

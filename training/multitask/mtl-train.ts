@@ -153,6 +153,8 @@ export function planEpoch(items: readonly (readonly LabelledSentence[])[], o: Pi
 const CHECKPOINT_KIND = 'multitask';
 
 interface Progress {
+  /** Set by the final checkpoint: the weights are the best epoch's and there is nothing left to train. */
+  finished?: boolean;
   epoch: number;
   step: number;
   seconds: number;
@@ -208,12 +210,12 @@ export async function trainMultiTask(
     }
     rng = new Rng(resume.rngState);
     ({ step, best, history } = resume.progress);
-    firstEpoch = resume.progress.epoch + 1;
+    firstEpoch = resume.progress.finished ? Infinity : resume.progress.epoch + 1;
     started -= resume.progress.seconds * 1000;
   }
-  const checkpoint = (epoch: number): void => {
+  const checkpoint = (epoch: number, finished = false): void => {
     if (!hooks.checkpointDir) return;
-    const progress: Progress = { epoch, step, seconds: elapsed(), best, history };
+    const progress: Progress = { finished, epoch, step, seconds: elapsed(), best, history };
     saveCheckpoint(hooks.checkpointDir, { kind: CHECKPOINT_KIND, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options: { ...o }, tensors: trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {}) });
   };
   const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
@@ -266,6 +268,7 @@ export async function trainMultiTask(
       }
     }
     if (bestWeights) restore(params, bestWeights);
+    if (stoppedBy !== 'cancelled' && stoppedBy !== 'time') checkpoint(history.length ? history[history.length - 1].epoch : 0, true);
   } finally {
     if (bestWeights) disposeSnapshot(bestWeights);
     optimizer.dispose();

@@ -87,6 +87,8 @@ export interface TrainHooks {
 const CHECKPOINT_KIND = 'supervised';
 
 interface SupervisedProgress {
+  /** Set by the final checkpoint: the weights are the best epoch's and there is nothing left to train. */
+  finished?: boolean;
   epoch: number;
   step: number;
   seconds: number;
@@ -171,12 +173,12 @@ export async function trainSupervised(
     }
     rng = new Rng(resume.rngState);
     ({ step, best, history } = resume.progress);
-    firstEpoch = resume.progress.epoch + 1;
+    firstEpoch = resume.progress.finished ? Infinity : resume.progress.epoch + 1;
     started -= resume.progress.seconds * 1000;
   }
-  const checkpoint = (epoch: number): void => {
+  const checkpoint = (epoch: number, finished = false): void => {
     if (!hooks.checkpointDir) return;
-    const progress: SupervisedProgress = { epoch, step, seconds: elapsed(), best, history };
+    const progress: SupervisedProgress = { finished, epoch, step, seconds: elapsed(), best, history };
     const tensors = trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {});
     saveCheckpoint(hooks.checkpointDir, { kind: CHECKPOINT_KIND, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options: { ...opts }, tensors });
   };
@@ -243,6 +245,7 @@ export async function trainSupervised(
       }
     }
     if (bestWeights) restore(params, bestWeights);
+    if (stoppedBy !== 'cancelled' && stoppedBy !== 'time') checkpoint(history.length ? history[history.length - 1].epoch : 0, true);
   } finally {
     if (bestWeights) disposeSnapshot(bestWeights);
     optimizer.dispose();

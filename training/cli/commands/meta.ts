@@ -4,7 +4,10 @@ import { readConll } from '../../data/conll';
 import { listCorpora, loadSplit } from '../../data/corpora';
 import { evaluateModel } from '../../eval/evaluate-model';
 import { packageRoot } from '../../io/paths';
+import { writeFileAtomic } from '../../io/atomic';
 import { adaptFewShot, DEFAULT_ADAPT } from '../../meta/adapt';
+import { fewShotEval, scratchModel, testSubset } from '../../meta/fewshot-eval';
+import { CharVocab } from '../../model/vocab';
 import { DEFAULT_META, META_METHODS, MetaMethod, metaTrain } from '../../meta/meta-train';
 import { DOMAINS, metaTrainingCorpora } from '../../meta/tasks';
 import { loadModel, saveModel } from '../../model/model-io';
@@ -113,6 +116,52 @@ export const adaptCommand: Command = {
     }
     from.dispose();
     adapted.dispose();
+    return 0;
+  },
+};
+
+export const fewshotEvalCommand: Command = {
+  name: 'fewshot-eval',
+  summary: 'Meta-testing: adapt a model (or a fresh one, --scratch) to N sampled support sets of K sentences of a corpus and score each on its test split.',
+  options: {
+    model: { type: 'string', description: 'initialisation to adapt (e.g. from meta-train)', valueName: 'DIR' },
+    scratch: { type: 'boolean', description: 'start from a freshly initialised tagger instead (the no-meta-training baseline)' },
+    corpus: { type: 'string', description: 'target corpus (support from its train split, scores on its test split)', valueName: 'C' },
+    k: { type: 'string', description: 'support sizes, comma-separated', default: '5,10,20,50,100', valueName: 'K[,K]' },
+    samples: { type: 'string', description: 'support sets per K', default: '20', valueName: 'N' },
+    seed: { type: 'string', description: 'seed of the support samples (same seed = same sets for every model)', default: '1', valueName: 'N' },
+    'test-limit': { type: 'string', description: 'score a fixed random subset of this many test sentences (0 = all)', default: '0', valueName: 'N' },
+    epochs: { type: 'string', description: 'adaptation epochs', default: String(DEFAULT_ADAPT.epochs), valueName: 'N' },
+    'max-steps': { type: 'string', description: 'at most this many adaptation steps (0 = no limit)', default: '300', valueName: 'N' },
+    lr: { type: 'string', description: 'adaptation learning rate', default: '0.005', valueName: 'X' },
+    hidden: { type: 'string', description: '--scratch: LSTM units per direction', default: '128', valueName: 'N' },
+    json: { type: 'string', description: 'also write the scores (every sample) to this file', valueName: 'FILE' },
+    'corpora-root': CORPUS_OPTIONS['corpora-root'],
+    ...WORD_VECTOR_OPTIONS,
+  },
+  async run(values) {
+    const corpus = values.corpus as string | undefined;
+    if (!corpus || (!values.model && !values.scratch)) throw new UsageError('fewshot-eval needs --corpus C and --model DIR or --scratch');
+    const root = corporaRootOption(values);
+    await startBackend(values);
+    const train = loadSplit(root, corpus, 'train');
+    const test = loadEvaluationSplit(root, corpus, 'test');
+    const seed = intOption(values, 'seed') ?? 1;
+    const init = values.model
+      ? loadModel(values.model as string)
+      : scratchModel(await loadWordVectors(values, root, new ProgressLine()), CharVocab.build(train.flatMap((s) => s.tokens), 2), { hidden: intOption(values, 'hidden') ?? 128, layers: 1 }, seed);
+    const ks = String(values.k).split(',').map(Number);
+    if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError('--k takes positive integers, e.g. 5,10');
+    const target = { corpus, train, test: testSubset(test.sentences, intOption(values, 'test-limit') ?? 0, seed), types: test.types };
+    const scores = fewShotEval(
+      init,
+      target,
+      { ks, samples: intOption(values, 'samples') ?? 20, seed, adapt: { epochs: intOption(values, 'epochs'), maxSteps: intOption(values, 'max-steps'), lr: numberOption(values, 'lr') } },
+      (r) => process.stderr.write(`K=${r.k} sample ${r.sample + 1}: F1 ${r.f1.toFixed(4)}\n`),
+    );
+    for (const k of ks) process.stdout.write(`${corpus} K=${k}: mean F1 ${scores.mean[k].toFixed(4)} over ${scores.f1[k].length} samples\n`);
+    if (values.json) writeFileAtomic(values.json as string, JSON.stringify({ corpus, model: values.model ?? 'scratch', ...scores }, null, 1) + '\n');
+    init.dispose();
     return 0;
   },
 };

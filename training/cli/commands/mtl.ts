@@ -1,0 +1,109 @@
+import * as path from 'node:path';
+import { packageRoot } from '../../io/paths';
+import { saveModel } from '../../model/model-io';
+import { scoreCorpus } from '../../multitask/evaluate';
+import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../multitask/pipeline';
+import { SHARINGS, Sharing } from '../../multitask/sharing';
+import { loadCorpora, loadEvaluationSplit } from '../../train/training-data';
+import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
+import { ProgressLine } from '../progress';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, corpusList, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
+
+const D = DEFAULT_PIPELINE;
+
+export const mtlTrainCommand: Command = {
+  name: 'mtl-train',
+  summary: 'Multi-task training over several corpora: per-corpus heads, hierarchical layer sharing, or one unified tagger for all types.',
+  options: {
+    ...CORPUS_OPTIONS,
+    sharing: { type: 'string', description: SHARINGS.join(' | '), default: D.sharing, valueName: 'MODE' },
+    'slicing-rate': { type: 'string', description: 'hierarchical: share the lower k of n BiLSTM layers, k/n in [0, 1]', default: String(D.slicingRate), valueName: 'R' },
+    layers: { type: 'string', description: 'stacked BiLSTM layers', default: String(D.layers), valueName: 'N' },
+    hidden: { type: 'string', description: 'LSTM units per direction', default: String(D.hidden), valueName: 'N' },
+    epochs: { type: 'string', description: 'maximum epochs of each multi-task stage', default: String(D.epochs), valueName: 'N' },
+    'batch-size': { type: 'string', description: 'sentences per mini-batch (one corpus per batch)', default: String(D.batchSize), valueName: 'N' },
+    lr: { type: 'string', description: 'AdamW learning rate (linear schedule)', default: String(D.lr), valueName: 'X' },
+    dropout: { type: 'string', description: 'dropout rate', default: String(D.dropout), valueName: 'P' },
+    patience: { type: 'string', description: 'epochs without a better mean devel F1 before stopping', default: String(D.patience), valueName: 'N' },
+    sampling: { type: 'string', description: 'corpus of each batch: proportional | uniform | temperature', default: D.sampling, valueName: 'S' },
+    temperature: { type: 'string', description: 'temperature sampling: P(corpus) ∝ batches^(1/T)', default: String(D.temperature), valueName: 'T' },
+    'fine-tune': { type: 'boolean', description: 'then fine-tune a new head per corpus on a copy of the encoder' },
+    'fine-tune-epochs': { type: 'string', description: 'epochs of each fine-tuning', default: String(D.fineTuneEpochs), valueName: 'N' },
+    'fine-tune-lr': { type: 'string', description: 'learning rate of the fine-tuning', default: String(D.fineTuneLr), valueName: 'X' },
+    seed: { type: 'string', description: 'random seed', default: String(D.seed), valueName: 'N' },
+    'max-minutes': { type: 'string', description: 'stop each stage after this many minutes, keeping its best epoch (0 = no limit)', default: '0', valueName: 'M' },
+    'max-train-sentences': { type: 'string', description: 'use only the first N training sentences of each corpus (0 = all)', default: '0', valueName: 'N' },
+    'no-test': { type: 'boolean', description: 'skip the test-split evaluation' },
+    out: { type: 'string', description: 'output directory (unified: one model; otherwise one model per corpus)', valueName: 'DIR' },
+    ...WORD_VECTOR_OPTIONS,
+    ...CHECKPOINT_OPTIONS,
+  },
+  async run(values) {
+    const names = corpusList(values.corpus);
+    if (names.length === 0) throw new UsageError('mtl-train needs --corpus A,B,…');
+    const sharing = values.sharing as Sharing;
+    if (!SHARINGS.includes(sharing)) throw new UsageError(`--sharing must be one of ${SHARINGS.join(', ')}`);
+    const sampling = values.sampling as PipelineOptions['sampling'];
+    if (!['proportional', 'uniform', 'temperature'].includes(sampling)) throw new UsageError('--sampling must be proportional, uniform or temperature');
+    const root = corporaRootOption(values);
+    await startBackend(values);
+    const progress = new ProgressLine();
+    const corpora = loadCorpora(root, names);
+    const limit = intOption(values, 'max-train-sentences') ?? 0;
+    if (limit > 0) for (const c of corpora) c.train = c.train.slice(0, limit);
+    const words = await loadWordVectors(values, root, progress);
+    const options: Partial<PipelineOptions> = Object.fromEntries(
+      Object.entries({
+        sharing,
+        sampling,
+        slicingRate: numberOption(values, 'slicing-rate'),
+        layers: intOption(values, 'layers'),
+        hidden: intOption(values, 'hidden'),
+        epochs: intOption(values, 'epochs'),
+        batchSize: intOption(values, 'batch-size'),
+        lr: numberOption(values, 'lr'),
+        dropout: numberOption(values, 'dropout'),
+        patience: intOption(values, 'patience'),
+        temperature: numberOption(values, 'temperature'),
+        fineTune: values['fine-tune'] === true,
+        fineTuneEpochs: intOption(values, 'fine-tune-epochs'),
+        fineTuneLr: numberOption(values, 'fine-tune-lr'),
+        seed: intOption(values, 'seed'),
+        maxMinutes: numberOption(values, 'max-minutes'),
+      }).filter(([, v]) => v !== undefined),
+    );
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    const name = sharing === 'unified' ? `unified:${names.join('+')}` : `mtl-${sharing}:${names.join('+')}`;
+    const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
+    const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
+      signal: controller.signal,
+      ...checkpointHooks(values),
+      onProgress: (stage, p) => {
+        if (p.phase === 'train') progress.update(p.step / p.totalSteps, `${stage} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`);
+        else if (p.phase === 'eval' && p.develF1 !== undefined) progress.log(`${stage} epoch ${p.epoch}: loss ${p.loss.toFixed(4)}  mean devel F1 ${p.develF1.toFixed(4)}  (best ${p.bestDevelF1?.toFixed(4)})  ${p.elapsedSeconds.toFixed(0)} s`);
+      },
+    });
+    progress.done();
+    const test: Record<string, unknown> = {};
+    if (!values['no-test']) {
+      for (const c of corpora) {
+        const { sentences, types } = loadEvaluationSplit(root, c.name, 'test');
+        const s = scoreCorpus(result.model, c.name, sentences, types);
+        const fine = result.fineTuned[c.name] ? scoreCorpus(result.model, c.name, sentences, types, result.fineTuned[c.name]) : undefined;
+        test[c.name] = { ...s, ...(fine ? { fineTunedF1: fine.f1 } : {}) };
+        process.stdout.write(`${c.name} test: P ${s.precision.toFixed(4)} R ${s.recall.toFixed(4)} F1 ${s.f1.toFixed(4)}${s.mergedF1 !== undefined ? ` (merged ${s.mergedF1.toFixed(4)})` : ''}${fine ? `; fine-tuned F1 ${fine.f1.toFixed(4)}` : ''}\n`);
+      }
+    }
+    result.model.info.metrics = { ...result.model.info.metrics, test, stages: result.stages };
+    const out = (values.out as string | undefined) ?? path.join(packageRoot(), 'out', 'models', name.replace(/[^\w.+-]+/g, '-'));
+    result.model.save(out);
+    for (const [c, m] of Object.entries(result.fineTuned)) {
+      saveModel(m, path.join(out, `${c}+fine-tuned`));
+      m.dispose();
+    }
+    process.stdout.write(`written to ${out}\n`);
+    result.model.dispose();
+    return 0;
+  },
+};
