@@ -329,12 +329,23 @@ export interface MetaJobParams {
   checkpointEvery?: number;
 }
 
-/** Multi-task training; accepted once its trainer exists in training/multitask. */
+/**
+ * Multi-task training over several corpora (training/multitask): per-corpus heads on a shared encoder,
+ * hierarchical sharing, or one unified tagger. A multi-head result is a folder with one model per corpus.
+ */
 export interface MultitaskJobParams {
   kind: 'multitask';
   corpora: string[];
   corporaRoot?: string;
-  [option: string]: unknown;
+  sharing?: 'heads' | 'hierarchical' | 'unified';
+  sampling?: 'proportional' | 'uniform' | 'temperature';
+  slicingRate?: number;
+  epochs?: number;
+  hidden?: number;
+  seed?: number;
+  maxTrainSentences?: number;
+  /** Checkpoint every N epochs (default 1). */
+  checkpointEvery?: number;
 }
 
 export type JobParams = SupervisedJobParams | MetaJobParams | MultitaskJobParams;
@@ -344,6 +355,8 @@ export interface JobMetrics {
   step: number;
   total: number;
   epoch?: number;
+  /** Multi-task training: the stage (multitask, hierarchical, unified, fine-tune:<corpus>). */
+  stage?: string;
   loss: number;
   develF1?: number;
   /** Meta-training: each task of the iteration with its γ^θ. */

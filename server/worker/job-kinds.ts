@@ -6,7 +6,11 @@ import type { WordVectors } from '../../training/model/features';
 import type { NerModel } from '../../training/model/ner-model';
 import { trainSupervised } from '../../training/train/supervised';
 import { loadCorpora, trainingDataOf } from '../../training/train/training-data';
-import type { JobKind, JobMetrics, JobParams, MetaJobParams, SupervisedJobParams } from '../protocol';
+import { MultiTaskModel } from '../../training/multitask/mtl-model';
+import { runMultiTaskPipeline } from '../../training/multitask/pipeline';
+import { SHARINGS } from '../../training/multitask/sharing';
+import { saveModel } from '../../training/model/model-io';
+import type { JobKind, JobMetrics, JobParams, MetaJobParams, MultitaskJobParams, SupervisedJobParams } from '../protocol';
 
 export interface JobContext {
   words: WordVectors;
@@ -18,9 +22,17 @@ export interface JobContext {
 }
 
 export interface JobRun {
-  model: NerModel;
   cancelled: boolean;
+  /** Writes the trained model (a model directory, or a folder of them for multi-head training). */
+  save(dir: string): void;
+  dispose(): void;
 }
+
+const runOf = (model: NerModel | MultiTaskModel, cancelled: boolean): JobRun => ({
+  cancelled,
+  save: (dir) => (model instanceof MultiTaskModel ? model.save(dir) : saveModel(model, dir)),
+  dispose: () => model.dispose(),
+});
 
 export interface JobKindSpec<P extends JobParams = JobParams> {
   /** Throws a clear error for unusable parameters, before a worker is started. */
@@ -55,7 +67,7 @@ const supervised: JobKindSpec<SupervisedJobParams> = {
         },
       },
     );
-    return { model: result.model, cancelled: result.stoppedBy === 'cancelled' };
+    return runOf(result.model, result.stoppedBy === 'cancelled');
   },
 };
 
@@ -83,18 +95,46 @@ const meta: JobKindSpec<MetaJobParams> = {
         },
       },
     );
-    return { model: r.model, cancelled: r.cancelled };
+    return runOf(r.model, r.cancelled);
+  },
+};
+
+const multitask: JobKindSpec<MultitaskJobParams> = {
+  validate(p) {
+    if (!Array.isArray(p.corpora) || p.corpora.length < 2) throw new Error('a multi-task job needs "corpora": at least two corpus folders');
+    if (p.sharing !== undefined && !SHARINGS.includes(p.sharing)) throw new Error(`unknown sharing "${p.sharing}"; one of ${SHARINGS.join(', ')}`);
+  },
+  async run(p, ctx) {
+    const corpora = loadCorpora(ctx.corporaRoot, p.corpora);
+    if (p.maxTrainSentences) for (const c of corpora) c.train = c.train.slice(0, p.maxTrainSentences);
+    const r = await runMultiTaskPipeline(
+      corpora,
+      ctx.words,
+      { name: `multitask-${p.corpora.join('+')}`, trainedOn: p.corpora.map((c) => `${c}/train`), command: `language server job ${JSON.stringify(p)}` },
+      defined({ sharing: p.sharing, sampling: p.sampling, slicingRate: p.slicingRate, epochs: p.epochs, hidden: p.hidden, seed: p.seed }),
+      {
+        signal: ctx.signal,
+        checkpointDir: ctx.checkpointDir,
+        checkpointEvery: p.checkpointEvery ?? 1,
+        onProgress: (stage, q) => {
+          if (q.phase === 'done') return;
+          ctx.report({ stage, step: q.step, total: q.totalSteps, epoch: q.epoch, loss: q.loss, develF1: q.develF1, elapsedSeconds: q.elapsedSeconds });
+        },
+      },
+    );
+    for (const m of Object.values(r.fineTuned)) m.dispose();
+    return runOf(r.model, ctx.signal.aborted || r.stages.some((s) => s.result.stoppedBy === 'cancelled'));
   },
 };
 
 /**
- * The kinds of training job the server runs. Adding one (multi-task training, once training/multitask
- * exists) is one entry here and one member of `JobParams` in the protocol.
+ * The kinds of training job the server runs. Adding one is one entry here and one member of `JobParams` in
+ * the protocol.
  */
 export const JOB_KINDS: Record<JobKind, JobKindSpec | undefined> = {
   supervised: supervised as JobKindSpec,
   meta: meta as JobKindSpec,
-  multitask: undefined,
+  multitask: multitask as JobKindSpec,
 };
 
 export function jobKind(kind: string): JobKindSpec {

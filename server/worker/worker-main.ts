@@ -46,10 +46,10 @@ async function runJob(task: JobTask): Promise<WorkerOutput> {
   try {
     if (run.cancelled) return { cancelled: true };
     const modelPath = jobModelDir(task.jobDir);
-    saveModel(run.model, modelPath);
+    run.save(modelPath);
     return { cancelled: false, modelPath };
   } finally {
-    run.model.dispose();
+    run.dispose();
   }
 }
 

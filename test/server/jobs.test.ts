@@ -67,16 +67,24 @@ test('a meta-training job streams metrics, stops with a checkpoint and resumes w
   assert.equal((await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: started.id })).state, 'stopped');
 });
 
-test('a supervised job trains, evaluates on devel and leaves a model', async () => {
+test('supervised and multi-task jobs train, evaluate on devel and leave models', async () => {
   const job = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'supervised', corpora: ['NCBI-disease'], epochs: 1, maxTrainSentences: 20, hidden: 8 });
   const done = await client.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state !== 'running');
   assert.equal(done.state, 'finished', done.error);
   assert.ok(done.metrics?.develF1 !== undefined);
   assert.ok(fs.existsSync(path.join(done.modelPath!, 'weights.bin')));
+
+  const mtl = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease', 'BC5CDR-chem'], sharing: 'heads', epochs: 1, maxTrainSentences: 20, hidden: 8 });
+  const stage = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === mtl.id);
+  assert.equal(stage.metrics.stage, 'multitask');
+  const finished = await client.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === mtl.id && j.state !== 'running');
+  assert.equal(finished.state, 'finished', finished.error);
+  assert.ok(fs.existsSync(path.join(finished.modelPath!, 'NCBI-disease', 'manifest.json')), 'one model per corpus');
 });
 
 test('bad job requests are refused before a worker starts', async () => {
-  await assert.rejects(request(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease'] }), /no "multitask" training in this build; job kinds: supervised, meta/);
+  await assert.rejects(request(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease'] }), /a multi-task job needs "corpora": at least two corpus folders/);
+  await assert.rejects(request(P.StartJobRequest.type, { kind: 'transfer', corpora: ['NCBI-disease'] }), /no "transfer" training in this build; job kinds: supervised, meta, multitask/);
   await assert.rejects(request(P.StartJobRequest.type, { ...META, target: 'Plants' }), /unknown target domain "Plants"/);
   await assert.rejects(request(P.StartJobRequest.type, { ...META, method: 'reptile' }), /unknown meta-learning method "reptile"/);
   await assert.rejects(request(P.ResumeJobRequest.type, { id: 'nope' }), /There is no training job "nope"/);
