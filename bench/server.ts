@@ -1,0 +1,227 @@
+/**
+ * bench:server — the language server as the editor sees it: the bundled dist/server.js started over node IPC
+ * by a real LSP client (test/server/lsp-client.ts). Measures the time to the first entities of a 5,000-token
+ * abstract collection after opening it, the re-tag latency after one-character edits, the entities request
+ * while idle and while a meta-training job runs in a worker, few-shot adaptation on 5 labelled sentences until
+ * the new model's entities are published, and the server's memory. Writes docs/results/server.json and .md.
+ * Not a test: it prints numbers, it does not pass or fail.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fixturesRoot, loadSplit } from '../training/data/corpora';
+import { writeFileAtomic } from '../training/io/atomic';
+import * as P from '../server/protocol';
+import { TestClient } from '../test/server/lsp-client';
+
+const root = path.resolve(__dirname, '..');
+const TOKENS = 5000;
+const EDITS = 40;
+const REQUESTS = 40;
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** Corpus sentences back to running text (no space before closing punctuation or after opening brackets). */
+function detokenize(tokens: string[]): string {
+  return tokens.join(' ').replace(/ ([.,;:)\]%])/g, '$1').replace(/([([]) /g, '$1').replace(/ - /g, '-');
+}
+
+/** Abstracts of ten sentences each from the test splits of the fixture corpora, about `TOKENS` tokens. */
+function abstractCollection(): string {
+  const sentences = ['NCBI-disease', 'BC5CDR-chem', 'BC5CDR-disease', 'JNLPBA'].flatMap((c) => loadSplit(fixturesRoot(), c, 'test'));
+  const out: string[] = [];
+  let paragraph: string[] = [];
+  let tokens = 0;
+  for (const s of sentences) {
+    if (tokens >= TOKENS) break;
+    paragraph.push(detokenize(s.tokens));
+    tokens += s.tokens.length;
+    if (paragraph.length === 10) {
+      out.push(paragraph.join(' '));
+      paragraph = [];
+    }
+  }
+  if (paragraph.length) out.push(paragraph.join(' '));
+  return out.join('\n\n') + '\n';
+}
+
+function rssMiB(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-server-'));
+  const client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), bundled: true, settings: { debounceMs: 0, corporaRoot: fixturesRoot() } });
+  const request = <Q, R>(type: { method: string }, params: Q): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
+  try {
+    const status = await client.ready();
+    process.stderr.write(`server ready: ${status.model?.name}, backend ${status.backend}\n`);
+
+    // 1. First entities after opening, on a cold cache.
+    const text = abstractCollection();
+    const file = path.join(tmp, 'abstracts.txt');
+    fs.writeFileSync(file, text);
+    const uri = new URL(`file://${file}`).href;
+    const firstAny = client.waitFor<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri);
+    const t0 = performance.now();
+    const { entities } = client.open(file);
+    const first = await firstAny;
+    const firstMs = performance.now() - t0;
+    const full = await entities;
+    const fullMs = performance.now() - t0;
+    const tokenCount = text.split(/\s+/).length;
+    process.stderr.write(`first entities ${firstMs.toFixed(0)} ms (${first.complete ? 'whole document' : 'visible part'}), whole document ${fullMs.toFixed(0)} ms, ${full.entities.length} entities\n`);
+
+    // 2. One-character edits: time from didChange to the complete entities of that version (debounce 0).
+    const retag: number[] = [];
+    const words = [...text.matchAll(/\b[a-z]{5,}\b/g)].map((m) => m.index!);
+    // Each round types an "x" into a word and deletes it again: two one-character edits, both timed.
+    const edit = async (range: P.Entity['range'], newText: string) => {
+      const t = performance.now();
+      const version = client.change(uri, [{ range, text: newText }]);
+      await client.entitiesOf(uri, version);
+      retag.push(performance.now() - t);
+    };
+    for (let i = 0; i < EDITS / 2; i++) {
+      const at = words[(i * 7919) % words.length];
+      const pos = client.rangeOf(uri, text.slice(at, at + 5), at).start;
+      await edit({ start: pos, end: pos }, 'x');
+      await edit({ start: pos, end: { line: pos.line, character: pos.character + 1 } }, '');
+    }
+    process.stderr.write(`edit re-tag p50 ${percentile(retag, 50).toFixed(0)} ms, p95 ${percentile(retag, 95).toFixed(0)} ms\n`);
+
+    // 3. The entities request (whole document, cache warm as in an editor), idle and during meta-training.
+    const sample = async (): Promise<number[]> => {
+      const times: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) {
+        const t = performance.now();
+        await request<P.EntitiesParams, P.EntitiesResult>(P.EntitiesRequest.type, { textDocument: { uri } });
+        times.push(performance.now() - t);
+      }
+      return times;
+    };
+    const idle = await sample();
+    const job = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'meta', method: 'metabioner', target: 'Disease', iterations: 1000 });
+    const firstMetrics = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === job.id);
+    const during = await sample();
+    const memTraining = rssMiB(client.child.pid!);
+    const lastMetrics = client.received<P.JobMetricsParams>(P.JobMetricsNotification.type).filter((p) => p.id === job.id).pop()!;
+    const stopped = await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: job.id });
+    process.stderr.write(
+      `entities request idle p50 ${percentile(idle, 50).toFixed(1)} / p95 ${percentile(idle, 95).toFixed(1)} ms; during meta-training p50 ${percentile(during, 50).toFixed(1)} / p95 ${percentile(during, 95).toFixed(1)} ms ` +
+        `(job at iteration ${firstMetrics.metrics.step} → ${lastMetrics.metrics.step}, stopped: ${stopped.state})\n`,
+    );
+
+    // 4. Adaptation on 5 labelled sentences: from the request to the publication of the new model's entities.
+    const notes = abstractCollection().split('\n\n')[0];
+    const noteFile = path.join(tmp, 'notes.txt');
+    fs.writeFileSync(noteFile, notes + '\n');
+    const labelled = ['NCBI-disease'].flatMap((c) => loadSplit(fixturesRoot(), c, 'test')).slice(0, 10);
+    const ann: string[] = [];
+    let n = 0;
+    let sentencesWithLabels = 0;
+    let from = 0;
+    for (const s of labelled) {
+      const sentence = detokenize(s.tokens);
+      const at = notes.indexOf(sentence, from);
+      if (at < 0) continue;
+      from = at + sentence.length;
+      const spans: string[] = [];
+      let cursor = at;
+      s.tokens.forEach((tok, i) => {
+        const p = notes.indexOf(tok, cursor);
+        cursor = p + tok.length;
+        if (s.tags[i] === 'B-Disease') spans.push(`${p}`);
+        if (s.tags[i].endsWith('-Disease') && s.tags[i + 1] !== 'I-Disease') spans[spans.length - 1] += ` ${cursor}`;
+      });
+      if (spans.length === 0) continue;
+      for (const sp of spans) {
+        const [a, b] = sp.split(' ').map(Number);
+        ann.push(`T${++n}\tAffliction ${a} ${b}\t${notes.slice(a, b)}`);
+      }
+      if (++sentencesWithLabels === 5) break;
+    }
+    fs.writeFileSync(path.join(tmp, 'notes.ann'), ann.join('\n') + '\n');
+    const note = client.open(noteFile);
+    await note.entities;
+    const whole = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
+    const t1 = performance.now();
+    const adapted = request<P.AdaptParams, P.AdaptResult>(P.AdaptRequest.type, { textDocument: { uri: note.uri }, range: whole });
+    const published = client.next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === note.uri && p.complete && p.model.endsWith('+adapted'));
+    const result = await adapted;
+    const afterAdapt = await published;
+    const adaptMs = performance.now() - t1;
+    const newTypes = afterAdapt.entities.filter((e) => e.type === 'Affliction' && e.source === 'prediction').length;
+    process.stderr.write(`adaptation on ${result.sentences} sentences: ${adaptMs.toFixed(0)} ms to the new entities (${newTypes} predicted Affliction entities)\n`);
+
+    const mem = rssMiB(client.child.pid!);
+    const numbers = {
+      first_entities_ms: Math.round(firstMs),
+      edit_retag_p95_ms: Math.round(percentile(retag, 95)),
+      entity_p95_idle_ms: Number(percentile(idle, 95).toFixed(1)),
+      entity_p95_training_ms: Number(percentile(during, 95).toFixed(1)),
+      adapt_5_sentences_ms: Math.round(adaptMs),
+      rss_mib: Math.round(mem.rss),
+    };
+    const details = {
+      ...numbers,
+      document_tokens: tokenCount,
+      document_entities: full.entities.length,
+      first_publication: first.complete ? 'whole document' : 'visible part',
+      whole_document_ms: Math.round(fullMs),
+      edit_retag_p50_ms: Math.round(percentile(retag, 50)),
+      entity_p50_idle_ms: Number(percentile(idle, 50).toFixed(1)),
+      entity_p50_training_ms: Number(percentile(during, 50).toFixed(1)),
+      adapt_sentences: result.sentences,
+      adapt_new_entities: newTypes,
+      rss_training_mib: Math.round(memTraining.rss),
+      rss_peak_mib: Math.round(mem.peak),
+      backend: status.backend,
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      date: new Date().toISOString(),
+    };
+    writeFileAtomic(path.join(root, 'docs', 'results', 'server.json'), JSON.stringify(numbers, null, 1) + '\n');
+    const ok = (v: number, target: number) => (v < target ? 'yes' : 'no');
+    const md = `# Language server benchmark
+
+\`npm run bench:server\` (bench/server.ts): the bundled \`dist/server.js\` over node IPC, driven by a real LSP
+client; backend ${details.backend}, ${details.cpus} CPUs (${details.cpu}), Node ${details.node}, ${details.date.slice(0, 10)}.
+Debounce set to 0 so that the re-tag latency is the server's own work (the editor default adds 200 ms of quiet time).
+
+| measure | value | target | met |
+| --- | ---: | ---: | :---: |
+| first entities after opening a ${details.document_tokens}-token abstract collection (${details.first_publication}) | ${numbers.first_entities_ms} ms | < 1000 ms | ${ok(numbers.first_entities_ms, 1000)} |
+| … the whole document (${details.document_entities} entities) | ${details.whole_document_ms} ms | | |
+| re-tag after a one-character edit, p50 / p95 (${EDITS} edits) | ${details.edit_retag_p50_ms} / ${numbers.edit_retag_p95_ms} ms | p95 < 150 ms | ${ok(numbers.edit_retag_p95_ms, 150)} |
+| entities request (whole document), idle, p50 / p95 (${REQUESTS} requests) | ${details.entity_p50_idle_ms} / ${numbers.entity_p95_idle_ms} ms | | |
+| … while a meta-training job runs in a worker, p50 / p95 | ${details.entity_p50_training_ms} / ${numbers.entity_p95_training_ms} ms | p95 < 2× idle | ${ok(numbers.entity_p95_training_ms, 2 * numbers.entity_p95_idle_ms)} |
+| few-shot adaptation on ${details.adapt_sentences} labelled sentences, request → new entities published (${details.adapt_new_entities} new-type predictions) | ${numbers.adapt_5_sentences_ms} ms | < 5000 ms | ${ok(numbers.adapt_5_sentences_ms, 5000)} |
+| server RSS at the end / during training / peak | ${numbers.rss_mib} / ${details.rss_training_mib} / ${details.rss_peak_mib} MiB | | |
+
+The meta-training job is the default MetaBioNER configuration (hidden 128, K = 5, 4 tasks per iteration) on the
+fixture corpora, target domain Disease, stopped after the measurement. The adaptation uses the default settings
+(${P.DEFAULT_SETTINGS.adaptEpochs} epochs, learning rate ${P.DEFAULT_SETTINGS.adaptLearningRate}) and runs in a worker thread started for it.
+
+\`\`\`json
+${JSON.stringify(details, null, 1)}
+\`\`\`
+`;
+    writeFileAtomic(path.join(root, 'docs', 'results', 'server.md'), md);
+    process.stdout.write(md);
+  } finally {
+    await client.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
