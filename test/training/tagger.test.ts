@@ -209,3 +209,38 @@ test('tasks are weighted by their share of the query loss', () => {
   opt.dispose();
   Object.values(vars).forEach((v) => v.dispose());
 });
+
+test('a task with zero query loss gets weight 0 and moves nothing; a batch of such tasks leaves the parameters unchanged', () => {
+  const { shape, batch, allowed } = tiny(4, 1);
+  // Every tag allowed everywhere: the partial-label loss is log Z − log Z = 0.
+  const free = { batch, allowed: new Uint8Array(allowed.length).fill(1) };
+  const real = { batch, allowed };
+  const run = (tasks: { support: typeof real; query: typeof real }[]) => {
+    const vars = initParams(shape, 12);
+    const wrt = pick(vars, ['enc.', 'dec.']);
+    const opt = new AdamW(vars);
+    const r = fomamlIteration(vars, wrt, shape, tasks, opt, { innerSteps: 1, innerLr: 0.05, outerLr: 1e-2, dropout: 0, weighting: 'hardness' }, new Rng(3));
+    const values = Object.fromEntries(Object.entries(vars).map(([n, v]) => [n, Array.from(v.dataSync())]));
+    opt.dispose();
+    Object.values(vars).forEach((v) => v.dispose());
+    return { r, values };
+  };
+  const initial = (() => {
+    const vars = initParams(shape, 12);
+    const values = Object.fromEntries(Object.entries(vars).map(([n, v]) => [n, Array.from(v.dataSync())]));
+    Object.values(vars).forEach((v) => v.dispose());
+    return values;
+  })();
+  const tensorsBefore = tf.memory().numTensors;
+  const alone = run([{ support: real, query: real }]);
+  const mixed = run([{ support: real, query: real }, { support: real, query: free }]);
+  assert.equal(mixed.r.queryLabelLosses[1], 0);
+  assert.deepEqual(mixed.r.weights.theta, [1, 0]);
+  assert.deepEqual(mixed.r.weights.phi, [1, 0]);
+  assert.deepEqual(mixed.values, alone.values, 'the zero-loss task changed the update');
+  const none = run([{ support: free, query: free }, { support: free, query: free }]);
+  assert.deepEqual(none.r.weights.theta, [0, 0]);
+  assert.deepEqual(none.values, initial, 'a batch of zero-loss tasks moved the parameters');
+  assert.notDeepEqual(alone.values, initial);
+  assert.equal(tf.memory().numTensors, tensorsBefore);
+});
