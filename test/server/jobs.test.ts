@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as P from '../../server/protocol';
-import { TestClient } from './lsp-client';
+import { sharedServer, TestClient } from './lsp-client';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-jobs-'));
-let client: TestClient;
+const server = sharedServer('mb-jobs-', { corporaRoot: fixtures });
+const tmp = server.tmp;
 
 /** A meta-training job small enough for a test: tiny LSTM, few tasks of 3 sentences, a checkpoint every iteration. */
 const META: P.MetaJobParams = { kind: 'meta', method: 'metabioner', target: 'Disease', corporaRoot: fixtures, k: 3, iterations: 6, tasksPerIteration: 2, innerSteps: 1, hidden: 8, checkpointEvery: 1 };
 
-before(async () => {
-  client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), settings: { corporaRoot: fixtures } });
-  assert.equal((await client.ready()).state, 'ready');
-});
-
-after(async () => {
-  assert.equal(await client.stop(), 0);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const request = <P, R>(type: { method: string }, params: P): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
+const { request } = server;
+const client = () => server.client;
 
 test('task hardness: sampled tasks with their sentences, entity spans and γ from the current model', async () => {
   const r = await request<P.HardnessParams, P.HardnessResult>(P.HardnessRequest.type, { corpora: ['NCBI-disease', 'BC5CDR-chem'], k: 3, tasks: 3, innerSteps: 1, seed: 4, workDoneToken: 'h' });
@@ -46,7 +36,7 @@ test('a meta-training job streams metrics, stops with a checkpoint and resumes w
   // Far more iterations than the test waits for, so that it is always running when asked to stop.
   const started = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { ...META, iterations: 5000 });
   assert.equal(started.state, 'running');
-  const m = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id && p.metrics.step >= 2);
+  const m = await client().waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id && p.metrics.step >= 2);
   assert.equal(m.metrics.total, 5000);
   assert.equal(m.metrics.hardness?.length, 2);
   assert.ok(m.metrics.hardness!.every((h) => !['NCBI-disease', 'BC5CDR-disease'].includes(h.corpus)), 'target-domain corpora stay out');
@@ -60,7 +50,7 @@ test('a meta-training job streams metrics, stops with a checkpoint and resumes w
   const listed = await request<undefined, P.JobInfo[]>(P.ListJobsRequest.type, undefined);
   assert.deepEqual(listed.map((j) => [j.id, j.state]), [[started.id, 'stopped']]);
 
-  const resumedAt = client.next<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id);
+  const resumedAt = client().next<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === started.id);
   const resumed = await request<P.JobIdParams, P.JobInfo>(P.ResumeJobRequest.type, { id: started.id });
   assert.equal(resumed.state, 'running');
   assert.equal((await resumedAt).metrics.step, at + 1, 'resumed at the iteration after the checkpoint');
@@ -69,15 +59,15 @@ test('a meta-training job streams metrics, stops with a checkpoint and resumes w
 
 test('supervised and multi-task jobs train, evaluate on devel and leave models', async () => {
   const job = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'supervised', corpora: ['NCBI-disease'], epochs: 1, maxTrainSentences: 20, hidden: 8 });
-  const done = await client.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state !== 'running');
+  const done = await client().waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state !== 'running');
   assert.equal(done.state, 'finished', done.error);
   assert.ok(done.metrics?.develF1 !== undefined);
   assert.ok(fs.existsSync(path.join(done.modelPath!, 'weights.bin')));
 
   const mtl = await request<P.JobParams, P.JobInfo>(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease', 'BC5CDR-chem'], sharing: 'heads', epochs: 1, maxTrainSentences: 20, hidden: 8 });
-  const stage = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === mtl.id);
+  const stage = await client().waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === mtl.id);
   assert.equal(stage.metrics.stage, 'multitask');
-  const finished = await client.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === mtl.id && j.state !== 'running');
+  const finished = await client().waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === mtl.id && j.state !== 'running');
   assert.equal(finished.state, 'finished', finished.error);
   assert.ok(fs.existsSync(path.join(finished.modelPath!, 'NCBI-disease', 'manifest.json')), 'one model per corpus');
 });

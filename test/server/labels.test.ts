@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as P from '../../server/protocol';
-import { TestClient } from './lsp-client';
+import { sharedServer } from './lsp-client';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-labels-'));
-let client: TestClient;
+const server = sharedServer('mb-labels-', { debounceMs: 0, adaptEpochs: 40, adaptLearningRate: 1e-2 });
+const tmp = server.tmp;
 
 const LABELLED = [
   ['Infection of mice with the virus caused severe weight loss.', ['mice']],
@@ -19,28 +18,19 @@ const LABELLED = [
 const UNLABELLED = 'Lung tissue from mice and rats was examined.';
 const NOTES = [...LABELLED.map(([s]) => s), UNLABELLED].join(' ') + '\n';
 
-before(async () => {
-  client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), settings: { debounceMs: 0, adaptEpochs: 40, adaptLearningRate: 1e-2 } });
-  assert.equal((await client.ready()).state, 'ready');
-});
-
-after(async () => {
-  assert.equal(await client.stop(), 0);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const request = <P, R>(type: { method: string }, params: P): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
+const { request } = server;
+const client = () => server.client;
 
 test('labels go to a brat .ann file beside the text, written back verbatim, never over changes made on disk', async () => {
   const file = path.join(tmp, 'notes.txt');
   fs.writeFileSync(file, NOTES);
-  const { uri, entities } = client.open(file);
+  const { uri, entities } = client().open(file);
   await entities;
   const textDocument = { uri };
   let from = 0;
   for (const [sentence, words] of LABELLED) {
     const at = NOTES.indexOf(sentence, from);
-    for (const w of words) await request<P.AddAnnotationParams, P.AnnotationResult>(P.AddAnnotationRequest.type, { textDocument, range: client.rangeOf(uri, w, at), type: 'Species' });
+    for (const w of words) await request<P.AddAnnotationParams, P.AnnotationResult>(P.AddAnnotationRequest.type, { textDocument, range: client().rangeOf(uri, w, at), type: 'Species' });
     from = at + sentence.length;
   }
   const ann = path.join(tmp, 'notes.ann');
@@ -51,7 +41,7 @@ test('labels go to a brat .ann file beside the text, written back verbatim, neve
 
   // Someone edits the .ann file meanwhile: the next change is refused, nothing of theirs is lost, a retry works.
   fs.appendFileSync(ann, '#1\tAnnotatorNotes T1\tchecked by hand\n');
-  const range = client.rangeOf(uri, 'virus');
+  const range = client().rangeOf(uri, 'virus');
   await assert.rejects(request(P.AddAnnotationRequest.type, { textDocument, range, type: 'Virus' }), /notes\.ann changed on disk since MetaBioNER read it; nothing was written/);
   const r = await request<P.AddAnnotationParams, P.AnnotationResult>(P.AddAnnotationRequest.type, { textDocument, range, type: 'Virus' });
   assert.equal(r.file, ann);
@@ -73,31 +63,31 @@ test('labels go to a brat .ann file beside the text, written back verbatim, neve
 });
 
 test('adapt on a selection: refused without labels, then a Species model that tags the unlabelled sentence; undo', async () => {
-  const uri = client.open(path.join(tmp, 'notes.txt')).uri; // already open: same document
+  const uri = client().open(path.join(tmp, 'notes.txt')).uri; // already open: same document
   const textDocument = { uri };
   await assert.rejects(
-    request(P.AdaptRequest.type, { textDocument, range: client.rangeOf(uri, UNLABELLED) }),
+    request(P.AdaptRequest.type, { textDocument, range: client().rangeOf(uri, UNLABELLED) }),
     /None of the 1 sentences in the selection has a label: label a few entities/,
   );
   const whole = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
-  const published = client.next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Species' && e.source === 'prediction'));
+  const published = client().next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Species' && e.source === 'prediction'));
   const r = await request<P.AdaptParams, P.AdaptResult>(P.AdaptRequest.type, { textDocument, range: whole, workDoneToken: 'adapt-1' });
   assert.equal(r.sentences, 5);
   assert.deepEqual(r.model.types, ['Species']);
   assert.equal(r.model.version, 1);
   assert.ok(r.model.path.startsWith(path.join(tmp, 'storage', 'models')), 'adapted models live in the storage folder');
-  const progress = client.received<{ token: string; value: { kind: string } }>({ method: '$/progress' }).filter((p) => p.token === 'adapt-1').map((p) => p.value.kind);
+  const progress = client().received<{ token: string; value: { kind: string } }>({ method: '$/progress' }).filter((p) => p.token === 'adapt-1').map((p) => p.value.kind);
   assert.equal(progress[0], 'begin');
   assert.equal(progress[progress.length - 1], 'end');
   const entities = (await published).entities;
-  const last = client.text(uri).indexOf(UNLABELLED);
-  const predicted = entities.filter((e) => e.source === 'prediction' && e.range.start.character >= last).map((e) => client.text(uri).slice(e.range.start.character, e.range.end.character));
+  const last = client().text(uri).indexOf(UNLABELLED);
+  const predicted = entities.filter((e) => e.source === 'prediction' && e.range.start.character >= last).map((e) => client().text(uri).slice(e.range.start.character, e.range.end.character));
   assert.ok(predicted.includes('mice') || predicted.includes('rats'), `predicted in the unlabelled sentence: ${predicted.join(', ')}`);
-  assert.equal((await client.waitFor<P.ServerStatus>(P.StatusNotification.type, (s) => s.model?.version === 1)).model?.types[0], 'Species');
+  assert.equal((await client().waitFor<P.ServerStatus>(P.StatusNotification.type, (s) => s.model?.version === 1)).model?.types[0], 'Species');
 
   const models = await request<undefined, P.ModelsResult>(P.ModelsRequest.type, undefined);
   assert.equal(models.history.length, 2);
-  const back = client.next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Disease' || e.type === 'Chemical'));
+  const back = client().next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Disease' || e.type === 'Chemical'));
   const undone = await request<undefined, P.ModelSummary>(P.UndoModelRequest.type, undefined);
   assert.deepEqual(undone.types, ['Disease', 'Chemical']);
   await back;
@@ -108,7 +98,7 @@ test('adapt on a selection: refused without labels, then a Species model that ta
 test('accept and reject predictions', async () => {
   const file = path.join(tmp, 'abstract.md');
   fs.writeFileSync(file, '# Case\n\nCisplatin caused nephrotoxicity in a patient with breast cancer.\n');
-  const { uri, entities } = client.open(file, undefined, 'markdown');
+  const { uri, entities } = client().open(file, undefined, 'markdown');
   const first = await entities;
   const chem = first.entities.find((e) => e.type === 'Chemical');
   const disease = first.entities.find((e) => e.type === 'Disease');
@@ -127,22 +117,22 @@ test('CoNLL files: the tag column is the label, a malformed line is a diagnostic
   const file = path.join(tmp, 'sample.conll');
   const text = 'Cisplatin\tB-Chemical\ncaused\tO\nnephrotoxicity\tO\n.\tO\n\nbroken line without tab\nAspirin\tO\nhelps\tO\n.\tO\n';
   fs.writeFileSync(file, text);
-  const { uri, entities } = client.open(file, undefined, 'conll');
-  const diagnostics = await client.diagnostics(uri);
+  const { uri, entities } = client().open(file, undefined, 'conll');
+  const diagnostics = await client().diagnostics(uri);
   assert.equal(diagnostics.diagnostics[0].range.start.line, 5);
   assert.match(diagnostics.diagnostics[0].message, /expected 2 tab-separated fields \(token, tag\), found 1 \(line skipped\)/);
   const first = await entities;
   assert.deepEqual(first.entities.filter((e) => e.source === 'annotation').map((e) => [e.type, e.id]), [['Chemical', 'line:1']]);
-  const r = await request<P.AddAnnotationParams, P.AnnotationResult>(P.AddAnnotationRequest.type, { textDocument: { uri }, range: client.rangeOf(uri, 'nephrotoxicity'), type: 'Disease' });
+  const r = await request<P.AddAnnotationParams, P.AnnotationResult>(P.AddAnnotationRequest.type, { textDocument: { uri }, range: client().rangeOf(uri, 'nephrotoxicity'), type: 'Disease' });
   assert.deepEqual(r.annotations.map((a) => a.id), ['line:1', 'line:3']);
-  assert.match(client.text(uri), /^nephrotoxicity\tB-Disease$/m);
+  assert.match(client().text(uri), /^nephrotoxicity\tB-Disease$/m);
   await request(P.RemoveAnnotationRequest.type, { textDocument: { uri }, id: 'line:1' });
-  assert.match(client.text(uri), /^Cisplatin\tO$/m);
+  assert.match(client().text(uri), /^Cisplatin\tO$/m);
   assert.equal(fs.readFileSync(file, 'utf8'), text, 'the file on disk is the user\'s to save');
   await assert.rejects(request(P.RemoveAnnotationRequest.type, { textDocument: { uri }, id: 'line:2' }), /There is no label line:2/);
   // An adaptation over the CoNLL rows with no entity left is refused.
   await request(P.RemoveAnnotationRequest.type, { textDocument: { uri }, id: 'line:3' });
-  await assert.rejects(request(P.AdaptRequest.type, { textDocument: { uri }, range: client.rangeOf(uri, 'Cisplatin') }), /The 1 annotated sentences in the selection hold no entity/);
+  await assert.rejects(request(P.AdaptRequest.type, { textDocument: { uri }, range: client().rangeOf(uri, 'Cisplatin') }), /The 1 annotated sentences in the selection hold no entity/);
 });
 
 test('a corrupt model directory is refused with its reason; the active model stays', async () => {

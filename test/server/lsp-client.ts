@@ -5,7 +5,9 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
   ApplyWorkspaceEditParams,
@@ -185,4 +187,31 @@ export class TestClient {
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
+}
+
+/**
+ * One server for a whole test file: started (and ready) before its tests, stopped after them (exit code 0
+ * checked), its temporary folder removed. `client` is the live client once the tests run.
+ */
+export function sharedServer(prefix: string, settings: Partial<P.Settings>): { tmp: string; readonly client: TestClient; request<Q, R>(type: { method: string }, params: Q): Promise<R> } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  let client: TestClient | undefined;
+  before(async () => {
+    client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), settings });
+    const status = await client.ready();
+    if (status.state !== 'ready') throw new Error(`the server did not start: ${status.message}`);
+  });
+  after(async () => {
+    const code = await client?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (code !== 0) throw new Error(`the server exited with code ${code}`);
+  });
+  return {
+    tmp,
+    get client(): TestClient {
+      if (!client) throw new Error('the server has not started');
+      return client;
+    },
+    request: <Q, R>(type: { method: string }, params: Q) => client!.connection.sendRequest(type.method, params) as Promise<R>,
+  };
 }
