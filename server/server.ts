@@ -17,7 +17,7 @@ import {
   WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { corporaRoot as defaultCorporaRoot } from '../training/data/corpora';
+import { corporaRoot as defaultCorporaRoot, listCorpora } from '../training/data/corpora';
 import { spansFromTags } from '../training/data/tagging-scheme';
 import { BackendInfo, initBackend } from '../training/engine/backend';
 import { cacheDir } from '../training/io/paths';
@@ -330,7 +330,7 @@ export class MetaBioNerServer {
 
   private async labelResult(doc: TextDocument): Promise<P.AnnotationResult> {
     const a = await this.analysed(doc);
-    const file = a.kind === 'conll' ? fileURLToPath(doc.uri) : (this.standoff(doc)?.file ?? '');
+    const file = a.kind === 'text' ? (this.standoff(doc)?.file ?? '') : doc.uri.startsWith('file:') ? fileURLToPath(doc.uri) : doc.uri;
     return { uri: doc.uri, file, annotations: this.annotations(doc, a).map((f) => this.toEntity(doc, f)) };
   }
 
@@ -510,7 +510,7 @@ export class MetaBioNerServer {
     });
     const cancel = token.onCancellationRequested(() => run.cancel());
     try {
-      return await run.result;
+      return { ...(await run.result), corporaRoot: path.resolve(root) };
     } finally {
       cancel.dispose();
       progress.done();
@@ -536,6 +536,11 @@ export class MetaBioNerServer {
     c.onRequest(P.RejectPredictionRequest.type, guarded((p: P.PredictionParams) => this.reject(p.textDocument.uri, p.range)));
     c.onRequest(P.AdaptRequest.type, guarded((p: P.AdaptParams, token: CancellationToken) => this.adapt(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
     c.onRequest(P.HardnessRequest.type, guarded((p: P.HardnessParams, token: CancellationToken) => this.hardness(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
+    c.onRequest(P.CorporaRequest.type, guarded(async (p: P.CorporaParams) => {
+      const settings = await this.settings.get();
+      const root = path.resolve(p.corporaRoot || settings.corporaRoot || defaultCorporaRoot());
+      return { root, corpora: listCorpora(root) };
+    }));
     c.onRequest(P.ModelsRequest.type, guarded(async () => {
       await this.ready;
       return { active: this.models.summary() ?? fail(this.models.loadError ?? 'no model loaded'), history: this.models.list() };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CancellationTokenSource } from 'vscode-languageserver-protocol';
 import * as P from '../../server/protocol';
 import { sharedServer } from './lsp-client';
 
@@ -70,6 +71,16 @@ test('adapt on a selection: refused without labels, then a Species model that ta
     /None of the 1 sentences in the selection has a label: label a few entities/,
   );
   const whole = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
+
+  // Cancelled once under way (its progress has begun): the worker ends, the active model stays.
+  const source = new CancellationTokenSource();
+  const begun = client().waitFor<{ token: string; value: { kind: string } }>({ method: '$/progress' }, (p) => p.token === 'adapt-0' && p.value.kind === 'begin');
+  const cancelled = client().connection.sendRequest(P.AdaptRequest.type, { textDocument, range: whole, workDoneToken: 'adapt-0' }, source.token);
+  await begun;
+  source.cancel();
+  await assert.rejects(cancelled, /adaptation was cancelled/);
+  assert.equal((await request<undefined, P.ModelsResult>(P.ModelsRequest.type, undefined)).history.length, 1);
+
   const published = client().next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Species' && e.source === 'prediction'));
   const r = await request<P.AdaptParams, P.AdaptResult>(P.AdaptRequest.type, { textDocument, range: whole, workDoneToken: 'adapt-1' });
   assert.equal(r.sentences, 5);
