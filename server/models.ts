@@ -115,6 +115,7 @@ export class ModelHost {
 
   private load(dir: string): NerModel {
     const model = loadModel(dir);
+    model.predict([['Warm', 'up', '.']]); // the first call compiles the backend's kernels: not on a user's document
     this.names.set(dir, { name: model.info.name, types: model.types });
     return model;
   }

@@ -282,6 +282,8 @@ export interface HardnessTask {
 
 export interface HardnessResult {
   model: string;
+  /** The folder the tasks were drawn from (so that a client can open a sentence in its corpus file). */
+  corporaRoot?: string;
   lambda: number;
   tasks: HardnessTask[];
 }
@@ -289,6 +291,24 @@ export interface HardnessResult {
 export namespace HardnessRequest {
   export const method = 'metabioner/hardness' as const;
   export const type = new RequestType<HardnessParams, HardnessResult, void>(method);
+}
+
+export interface CorporaParams {
+  /** Folder to list; default: the `corporaRoot` setting, else the server's default folder. */
+  corporaRoot?: string;
+}
+
+export interface CorporaResult {
+  /** The folder listed (absolute). */
+  root: string;
+  /** Its corpus folders (each with train.tsv, devel.tsv and test.tsv). */
+  corpora: string[];
+}
+
+/** The corpora a training job or the hardness request can draw from. */
+export namespace CorporaRequest {
+  export const method = 'metabioner/corpora' as const;
+  export const type = new RequestType<CorporaParams, CorporaResult, void>(method);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ import { CancelledError, WorkerRun } from './worker/spawn';
 const VISIBLE_FIRST_SENTENCES = 100;
 /** Assumed visible part of a document the client has not described: its first lines. */
 const DEFAULT_VISIBLE: Range = { start: { line: 0, character: 0 }, end: { line: 80, character: 0 } };
+/** A visible range is tagged first up to this many characters (long wrapped lines make lines a poor measure). */
+const VISIBLE_MAX_CHARS = 6000;
 
 interface DocState {
   analysed?: AnalysedDoc;
@@ -301,7 +303,10 @@ export class MetaBioNerServer {
       if (!this.models.model) return;
       if (a.sentences.length > VISIBLE_FIRST_SENTENCES) {
         const s = this.state(uri);
-        const visible = s.visible.length ? s.visible : [DEFAULT_VISIBLE];
+        const visible = (s.visible.length ? s.visible : [DEFAULT_VISIBLE]).map((r) => {
+          const start = doc.offsetAt(r.start);
+          return { start: r.start, end: doc.positionAt(Math.min(doc.offsetAt(r.end), start + VISIBLE_MAX_CHARS)) };
+        });
         const parts = await Promise.all(visible.map((r) => this.entities(doc, r, isStale)));
         if (parts.every((p) => p)) send({ ...parts[0]!, entities: parts.flatMap((p) => p!.entities) }, false);
       }
