@@ -52,10 +52,12 @@ function objective(vars: Variables, wrt: Variables, shape: TaggerShape, lab: Tas
   const { grads } = lossAndGrads(() => {
     const p = vars as Params;
     const opts = { training: dropout > 0, dropout, rng };
-    const lLab = labelLoss(p, encode(p, shape, lab.batch, opts), lab.batch, lab.allowed);
+    const encoded = encode(p, shape, lab.batch, opts);
+    const lLab = labelLoss(p, encoded, lab.batch, lab.allowed);
     labValue = lLab.dataSync()[0];
     if (lambda <= 0 || !cls.domains) return lLab;
-    const lCls = criticLoss(p, encode(p, shape, cls.batch, opts), cls.batch, cls.domains);
+    // On the query set (lines 10–11) both losses read the same encoding: one forward pass, not two.
+    const lCls = criticLoss(p, cls === lab ? encoded : encode(p, shape, cls.batch, opts), cls.batch, cls.domains);
     clsValue = lCls.dataSync()[0];
     return tf.add(lLab, tf.mul(lCls, lambda)) as tf.Scalar;
   }, wrt);
