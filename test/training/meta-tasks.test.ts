@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixturesRoot, listCorpora, loadSplit } from '../../training/data/corpora';
 import { hardnessWeights, taskHardness, uniformWeights } from '../../training/meta/hardness';
+import { sampleSupport, supportSets, testSubset } from '../../training/meta/fewshot-eval';
 import { DOMAINS, domainOf, hasEntity, metaTrainingCorpora, sampleTask } from '../../training/meta/tasks';
 import { Rng } from '../../training/util/random';
 
@@ -39,4 +40,24 @@ test('support and query sets are disjoint, of size K, and the -NEs filter holds'
     if (i % 2 === 0) assert.ok(task.support.every(hasEntity));
   }
   assert.throws(() => sampleTask('X', sentences.slice(0, 15), 10, rng), /only 5 sentences left for a query set of 10/);
+});
+
+test('meta-testing support sets: K distinct sentences with entities, the same sets for every model of a run', () => {
+  const train = loadSplit(fixturesRoot(), 'NCBI-disease', 'train');
+  const target = { corpus: 'NCBI-disease', train, test: [], types: ['Disease'] };
+  const a = supportSets(target, 5, 3, 7);
+  const b = supportSets(target, 5, 3, 7);
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 3);
+  for (const set of a) {
+    assert.equal(new Set(set).size, 5);
+    assert.ok(set.every(hasEntity));
+  }
+  assert.notDeepEqual(a[0], a[1]);
+  assert.notDeepEqual(supportSets(target, 5, 1, 8)[0], a[0]);
+  assert.throws(() => sampleSupport(train.slice(0, 3), 5, new Rng(1)), /only \d sentences with entities for K = 5/);
+  const subset = testSubset(train, 50, 1);
+  assert.equal(subset.length, 50);
+  assert.deepEqual(subset, testSubset(train, 50, 1));
+  assert.equal(testSubset(train, 0, 1).length, train.length);
 });
