@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-cli-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs the built CLI (npm test builds dist/ first) with the wasm backend and a private cache. */
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
