@@ -4,6 +4,7 @@ import {
   CancellationToken,
   Connection,
   Diagnostic,
+  DidChangeConfigurationNotification,
   DiagnosticSeverity,
   Hover,
   InitializeResult,
@@ -100,8 +101,16 @@ export class MetaBioNerServer {
 
   constructor(private readonly connection: Connection) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    connection.onInitialize((params) => this.initialize(params.initializationOptions as P.InitializationOptions | undefined, !!params.capabilities.workspace?.configuration));
-    connection.onInitialized(() => void this.start());
+    let registerConfiguration = false;
+    connection.onInitialize((params) => {
+      registerConfiguration = !!params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration;
+      return this.initialize(params.initializationOptions as P.InitializationOptions | undefined, !!params.capabilities.workspace?.configuration);
+    });
+    connection.onInitialized(() => {
+      // As lsp-sample does: ask for configuration-change notifications, then pull the settings when told.
+      if (registerConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'metabioner' });
+      void this.start();
+    });
     connection.onDidChangeConfiguration(() => void this.configurationChanged());
     connection.onShutdown(() => this.jobs?.dispose());
     this.documents.onDidChangeContent((e) => this.schedule(e.document.uri));
