@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { HoverRequest, MarkupContent } from 'vscode-languageserver-protocol';
+import { DidChangeConfigurationNotification, HoverRequest, MarkupContent } from 'vscode-languageserver-protocol';
 import * as P from '../../server/protocol';
 import { sharedServer } from './lsp-client';
 
@@ -109,4 +109,24 @@ test('bad input: binary, 10 MB, invalid UTF-8 are each answered clearly, and the
   await assert.rejects(request(P.EntitiesRequest.type, { textDocument: { uri: 'file:///nowhere/closed.txt' } }), /is not open in the editor/);
   assert.equal((await request<undefined, P.ServerStatus>(P.StatusRequest.type, undefined)).state, 'ready');
   assert.ok(client().alive);
+});
+
+test('a settings change is pulled again and the open documents are re-published with it', async () => {
+  const file = path.join(tmp, 'settings.txt');
+  fs.writeFileSync(file, 'Cisplatin caused nephrotoxicity in a patient with breast cancer.\n');
+  const { uri, entities } = client().open(file);
+  const before = (await entities).entities;
+  const settings = client().options.settings!;
+  const threshold = Math.max(...before.map((e) => e.confidence)) - 1e-9;
+  settings.minConfidence = threshold;
+  try {
+    const next = client().next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.complete);
+    await client().connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    const after = (await next).entities;
+    assert.ok(after.length >= 1 && after.length < before.length, `${before.length} → ${after.length}`);
+    for (const e of after) assert.ok(e.confidence >= threshold);
+  } finally {
+    settings.minConfidence = 0;
+    await client().connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+  }
 });
