@@ -20,9 +20,38 @@ const options = {
   logLevel: 'warning',
 };
 
+// The VS Code extension (the client): node/cjs with `vscode` provided by the editor. It may import only
+// server/protocol.ts of the server, never training/: all tensors live in the server process.
+const extension = {
+  ...options,
+  entryPoints: { extension: 'extension/main.ts' },
+  external: ['vscode'],
+  metafile: true,
+  minify: !watch,
+};
+
+// The training panel webview: one browser script (uPlot bundled in, no CDN) and its stylesheet.
+const webview = {
+  entryPoints: { 'media/training': 'media/training.ts' },
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  outdir: 'dist',
+  sourcemap: true,
+  minify: !watch,
+  logLevel: 'warning',
+};
+
+function checkExtension(result) {
+  const inputs = Object.keys(result.metafile.inputs);
+  const bad = inputs.filter((f) => f.startsWith('training/') || f.includes('@tensorflow') || (f.startsWith('server/') && f !== 'server/protocol.ts'));
+  if (bad.length) throw new Error(`dist/extension.js must not bundle ${bad.join(', ')} (the extension imports only server/protocol.ts)`);
+}
+
 if (watch) {
-  const ctx = await esbuild.context({ ...options, logLevel: 'info' });
-  await ctx.watch();
+  for (const o of [options, extension, webview]) await (await esbuild.context({ ...o, logLevel: 'info' })).watch();
 } else {
-  await esbuild.build(options);
+  const [, ext] = await Promise.all([esbuild.build(options), esbuild.build(extension), esbuild.build(webview)]);
+  checkExtension(ext);
 }
