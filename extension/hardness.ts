@@ -5,38 +5,13 @@ import * as P from '../server/protocol';
 import { withServerProgress } from './commands';
 import { Ctx, reportErrors } from './ctx';
 import { corpusFolders } from './corpora';
+import { findSentenceLine, sentenceLabel } from './hardness-format';
 
 type Node =
   | { kind: 'task'; task: P.HardnessTask; rank: number }
   | { kind: 'set'; task: P.HardnessTask; set: 'support' | 'query' }
   | { kind: 'sentence'; task: P.HardnessTask; sentence: P.TaskSentence; set: 'support' | 'query' }
   | { kind: 'info'; text: string };
-
-/** A sentence as one line with the character ranges of its entities (for the tree item's highlights). */
-export function sentenceLabel(s: P.TaskSentence): { text: string; highlights: [number, number][]; types: string[] } {
-  const offsets: number[] = [];
-  let text = '';
-  s.tokens.forEach((t, i) => {
-    if (i) text += ' ';
-    offsets.push(text.length);
-    text += t;
-  });
-  const highlights = s.entities.map((e): [number, number] => [offsets[e.start], offsets[e.end - 1] + s.tokens[e.end - 1].length]);
-  return { text, highlights, types: [...new Set(s.entities.map((e) => e.type))] };
-}
-
-/** The line (0-based) where a sentence's token rows start in a corpus file, if it is there. */
-export function findSentenceLine(content: string, tokens: string[]): number | undefined {
-  const lines = content.split(/\r?\n/);
-  const first = (l: string) => l.split('\t')[0];
-  for (let i = 0; i + tokens.length <= lines.length; i++) {
-    if (first(lines[i]) !== tokens[0] || (i > 0 && lines[i - 1].trim() !== '')) continue;
-    let ok = true;
-    for (let k = 1; k < tokens.length && ok; k++) ok = first(lines[i + k]) === tokens[k];
-    if (ok) return i;
-  }
-  return undefined;
-}
 
 /**
  * Task hardness (Tables 1 and 4 of the paper): tasks sampled from a corpus folder, sorted by γ (hardest

@@ -211,7 +211,7 @@ function chart(key: 'loss' | 'f1' | 'hardness', title: string, data: uPlot.Align
       height: 150,
       scales: { x: { time: false } },
       axes: [axis, axis],
-      legend: { show: true },
+      legend: { show: series.length > 1, live: false },
       series: [{ label: 'step' }, ...series.map((s, i) => ({ stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, ...(points ? { paths: () => null, points: { show: true, size: 5, fill: PALETTE[i % PALETTE.length] } } : {}), ...s }))],
     },
     data,
