@@ -1,0 +1,211 @@
+/**
+ * End-to-end tests in a real VS Code (code-server + chromium): the five scenarios of issue 7, asserting on
+ * what the page shows. One code-server and one browser window for the whole file; a failing test leaves a
+ * screenshot in test/screenshots/. METABIONER_DOCS_IMAGES=1 also refreshes docs/images/.
+ * Skipped (with the reason) only when METABIONER_E2E=0.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test, TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { familyOf, Family } from '../../extension/palette';
+import { CodeServer, startCodeServer } from './code-server';
+import { launchBrowser, MOD, SCREENSHOTS, sameColour, Workbench } from './workbench';
+import { makeWorkspace, ROOT } from './workspace';
+
+const skip = process.env.METABIONER_E2E === '0' ? 'METABIONER_E2E=0' : false;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-e2e-'));
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+let wb: Workbench;
+
+/** The entity families the issue names, as far as the shipped model knows them (see the report of issue 7). */
+const FOUR: Family[] = ['disease', 'chemical', 'gene', 'species'];
+const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default', 'manifest.json'), 'utf8')) as { types: string[] };
+const expectedFamilies = FOUR.filter((f) => manifest.types.some((t) => familyOf(t) === f));
+
+before(async () => {
+  if (skip) return;
+  const ws = makeWorkspace(path.join(tmp, 'workspace'));
+  server = await startCodeServer({
+    home: path.join(tmp, 'home'),
+    workspace: ws,
+    settings: {
+      'metabioner.debounceMs': 50,
+      'metabioner.adaptEpochs': 40,
+      'metabioner.adaptLearningRate': 0.01,
+      'metabioner.hardness.k': 3,
+      'metabioner.hardness.tasks': 3,
+      'metabioner.hardness.innerSteps': 1,
+      'editor.minimap.enabled': false,
+      'editor.wordWrap': 'on',
+      'editor.hover.delay': 100,
+      'workbench.editor.enablePreview': false,
+    },
+  });
+  browser = await launchBrowser(path.join(tmp, 'home'));
+  wb = await Workbench.open(browser, server.url);
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs a scenario; on failure saves a screenshot named after the test. */
+async function scenario(t: TestContext, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const file = path.join(SCREENSHOTS, `${t.name.replace(/[^\w-]+/g, '-').slice(0, 80)}.png`);
+    await wb?.screenshot(file).catch(() => undefined);
+    if (server) fs.writeFileSync(file.replace(/\.png$/, '.log'), server.output());
+    throw err;
+  }
+}
+
+async function docsImage(name: string): Promise<void> {
+  await wb.screenshot(path.join(SCREENSHOTS, name));
+  if (process.env.METABIONER_DOCS_IMAGES === '1') fs.copyFileSync(path.join(SCREENSHOTS, name), path.join(ROOT, 'docs', 'images', name));
+}
+
+test('1. a sample abstract: entity decorations per type, hover with type and confidence', { skip }, (t) =>
+  scenario(t, async () => {
+    assert.ok(expectedFamilies.length >= 2, `the shipped model tags ${manifest.types.join(', ')}`);
+    await wb.openFile('abstracts/cisplatin.txt');
+    for (const f of expectedFamilies) await wb.waitForFamily(f, 'dashed');
+    const decorations = await wb.decorations();
+    for (const f of expectedFamilies) {
+      const { background } = await wb.familyColours(f);
+      assert.ok(decorations.some((d) => sameColour(d.background, background)), `a ${f} background among ${[...new Set(decorations.map((d) => d.background))].join(' ')}`);
+    }
+    // Hover over a predicted entity: its type and confidence.
+    const d = decorations.find((x) => x.borderStyle === 'dashed')!;
+    await wb.page.mouse.move(d.x + d.w / 2, d.y + d.h / 2);
+    const hover = wb.page.locator('.monaco-hover:not(.hidden)', { hasText: 'confidence' }).first();
+    await hover.waitFor();
+    const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, new RegExp(`(${manifest.types.join('|')}) · predicted, confidence [01]\\.\\d\\d`));
+    await docsImage('editor-entities.png');
+    // The legend lists the model's types with their counts.
+    await wb.page.mouse.move(5, 400);
+    await wb.command('MetaBioNER: Toggle Entity Highlighting');
+    await wb.waitForNoEntities();
+    await wb.command('MetaBioNER: Toggle Entity Highlighting');
+    for (const f of expectedFamilies) await wb.waitForFamily(f, 'dashed');
+  }),
+);
+
+test('2. label two sentences with a new type, adapt on the selection: progress, then the type in another document', { skip }, (t) =>
+  scenario(t, async () => {
+    await wb.openFile('abstracts/follow-up.txt');
+    await wb.openFile('abstracts/cell-lines.txt');
+    await wb.select('HeLa cells');
+    await wb.command('MetaBioNER: Label Selection as…');
+    await wb.pick('New type');
+    const input = wb.quickInput().locator('input');
+    await wb.quickInput().locator('.quick-input-title', { hasText: 'New entity type' }).waitFor();
+    await input.fill('CellLine');
+    await wb.page.keyboard.press('Enter');
+    await wb.waitForFamily(familyOf('CellLine'), 'solid');
+    await wb.select('MCF-7 cells');
+    await wb.command('MetaBioNER: Label Selection as…');
+    await wb.pick('CellLine');
+    await wb.page.waitForFunction(() => document.querySelectorAll('.editor-group-container.active .view-overlays .cdr').length > 0);
+    assert.ok(fs.readFileSync(path.join(tmp, 'workspace', 'abstracts', 'cell-lines.ann'), 'utf8').match(/CellLine/g)?.length === 2, 'two labels in the .ann file');
+
+    await wb.editor().locator('.view-lines').click();
+    await wb.page.keyboard.press(`${MOD}+A`);
+    await wb.command('MetaBioNER: Few-shot Adapt on Selection');
+    await wb.notification(/few-shot adaptation/).waitFor();
+    const done = wb.notification(/learned CellLine from 2 sentences and 2 entities/);
+    await done.waitFor({ timeout: 120_000 });
+    assert.ok(await done.locator('.monaco-button', { hasText: 'Undo' }).isVisible(), 'an Undo button');
+    await wb.openFile('abstracts/follow-up.txt');
+    await wb.waitForFamily(familyOf('CellLine'), 'dashed');
+    assert.match(await wb.serverReady(), /CellLine/);
+    // Undo: the previous model (and its types) again.
+    await done.locator('.monaco-button', { hasText: 'Undo' }).click();
+    await wb.page.locator(`[aria-label^="MetaBioNER ready"]:not([aria-label*="CellLine"])`).first().waitFor();
+  }),
+);
+
+test('3. training panel: a short meta-training run on two sample corpora, the chart updates, stop', { skip }, (t) =>
+  scenario(t, async () => {
+    await wb.page.locator('.activitybar .action-item a[aria-label^="MetaBioNER"]').first().click();
+    const header = wb.page.locator('.pane-header', { hasText: 'Training' }).first();
+    await header.waitFor();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    // The other views of the container folded, so that the panel has the height.
+    for (const name of ['Task Hardness', 'Entity Types']) {
+      const other = wb.page.locator('.pane-header', { hasText: name }).first();
+      if ((await other.getAttribute('aria-expanded')) === 'true') await other.click();
+    }
+    const f = wb.trainingFrame();
+    await f.locator('#status[data-state="ready"]').waitFor();
+    await f.locator('select[name="method"]').selectOption('metabioner');
+    await f.locator('select[name="target"]').selectOption('Disease');
+    await f.locator('fieldset.corpora input[value="BC5CDR-chem"]').waitFor();
+    await f.locator('fieldset.corpora input[value="LINNAEUS"]').waitFor();
+    for (const [name, value] of [['k', '3'], ['tasksPerIteration', '2'], ['innerSteps', '1'], ['iterations', '5000'], ['hidden', '8']]) {
+      await f.locator(`input[name="${name}"]`).fill(value);
+      await f.locator(`input[name="${name}"]`).dispatchEvent('change');
+    }
+    await f.locator('#start').click();
+    const running = f.locator('li.job[data-state="running"]').first();
+    await running.waitFor();
+    // The chart has points, then more: it updates live.
+    await f.locator('#chart-loss:not([data-points="0"])').waitFor({ timeout: 120_000 });
+    const n = await f.locator('#chart-loss').getAttribute('data-points');
+    await f.locator(`#chart-loss:not([data-points="0"]):not([data-points="${n}"])`).waitFor({ timeout: 120_000 });
+    assert.ok(await f.locator('#chart-loss canvas').count(), 'uPlot drew the loss chart');
+    assert.ok(Number(await f.locator('#chart-hardness').getAttribute('data-points')) > Number(n), 'hardness points');
+    const frame = (await (await f.locator('body').elementHandle())!.ownerFrame())!;
+    await frame.waitForFunction(() => Number(document.getElementById('chart-loss')?.dataset.points) >= 12, undefined, { timeout: 120_000 });
+    await docsImage('training-panel.png');
+    await running.locator('button.stop').click();
+    await f.locator('li.job[data-state="stopped"] button.resume').first().waitFor({ timeout: 120_000 });
+  }),
+);
+
+test('4. hardness view: sampled tasks with γ in [0, 1], entities marked', { skip }, (t) =>
+  scenario(t, async () => {
+    await wb.command('MetaBioNER: Compute Task Hardness');
+    const pane = wb.page.locator('.pane', { has: wb.page.locator('.pane-header', { hasText: 'Task Hardness' }) }).first();
+    const tasks = pane.locator('.monaco-list-row', { hasText: 'γθ' });
+    await tasks.first().waitFor({ timeout: 120_000 });
+    assert.equal(await tasks.count(), 3);
+    const gammas = (await tasks.allInnerTexts()).map((s) => Number(/γθ ([\d.]+)/.exec(s)![1]));
+    for (const g of gammas) assert.ok(g >= 0 && g <= 1, `γ ${g}`);
+    assert.deepEqual(gammas, [...gammas].sort((a, b) => b - a), 'sorted, hardest first');
+    await tasks.first().click();
+    await pane.locator('.monaco-list-row', { hasText: 'Support set' }).first().waitFor();
+    const marked = pane.locator('.monaco-list-row .monaco-highlighted-label .highlight');
+    await marked.first().waitFor();
+    assert.ok((await marked.count()) > 0, 'entities are marked in the sentences');
+  }),
+);
+
+test('5. a malformed CoNLL file and an empty selection: clear messages, nothing else breaks', { skip }, (t) =>
+  scenario(t, async () => {
+    await wb.openFile('malformed.conll');
+    await wb.editor().locator('.squiggly-error, .squiggly-warning').first().waitFor();
+    await wb.page.keyboard.press(`${MOD}+Shift+M`);
+    const problem = wb.page.locator('.markers-panel .monaco-list-row', { hasText: /line/i }).first();
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /tag|column|malformed/i);
+    // An empty selection: the adaptation says what to do.
+    await wb.openFile('abstracts/cisplatin.txt');
+    await wb.editor().locator('.view-lines').click();
+    await wb.command('MetaBioNER: Few-shot Adapt on Selection');
+    await wb.notification(/the selection is empty/).waitFor();
+    await wb.command('MetaBioNER: Label Selection as…');
+    await wb.notification(/Select the words to label first/).waitFor();
+    // Still tagging, still ready.
+    await wb.serverReady();
+    for (const f of expectedFamilies) await wb.waitForFamily(f, 'dashed');
+  }),
+);
