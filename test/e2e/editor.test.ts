@@ -2,7 +2,8 @@
  * End-to-end tests in a real VS Code (code-server + chromium): the five scenarios of issue 7, asserting on
  * what the page shows. One code-server and one browser window for the whole file; a failing test leaves a
  * screenshot in test/screenshots/. METABIONER_DOCS_IMAGES=1 also refreshes docs/images/.
- * Skipped (with the reason) only when METABIONER_E2E=0.
+ * Skipped (with the reason) only when METABIONER_E2E=0. METABIONER_E2E_EXTENSION=<folder> loads the
+ * extension from an unpacked .vsix instead of the repository (npm run test:vsix).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -32,6 +33,8 @@ before(async () => {
   server = await startCodeServer({
     home: path.join(tmp, 'home'),
     workspace: ws,
+    // METABIONER_E2E_EXTENSION: an unpacked .vsix instead of the repository (npm run test:vsix).
+    extensionPath: process.env.METABIONER_E2E_EXTENSION,
     settings: {
       'metabioner.debounceMs': 50,
       'metabioner.adaptEpochs': 40,
