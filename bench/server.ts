@@ -10,9 +10,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixturesRoot, loadSplit } from '../training/data/corpora';
+import { spansFromTags } from '../training/data/tagging-scheme';
 import { writeFileAtomic } from '../training/io/atomic';
 import * as P from '../server/protocol';
 import { TestClient } from '../test/server/lsp-client';
+import { DidChangeConfigurationNotification } from 'vscode-languageserver-protocol';
+import { tokenize } from '../training/text/tokenizer';
 
 const root = path.resolve(__dirname, '..');
 const TOKENS = 5000;
@@ -55,6 +58,7 @@ function rssMiB(pid: number): { rss: number; peak: number } {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-server-'));
   const client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), bundled: true, settings: { debounceMs: 0, corporaRoot: fixturesRoot() } });
   const request = <Q, R>(type: { method: string }, params: Q): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
     const firstMs = performance.now() - t0;
     const full = await entities;
     const fullMs = performance.now() - t0;
-    const tokenCount = text.split(/\s+/).length;
+    const tokenCount = tokenize(text).length;
     process.stderr.write(`first entities ${firstMs.toFixed(0)} ms (${first.complete ? 'whole document' : 'visible part'}), whole document ${fullMs.toFixed(0)} ms, ${full.entities.length} entities\n`);
 
     // 2. One-character edits: time from didChange to the complete entities of that version (debounce 0).
@@ -95,10 +99,24 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`edit re-tag p50 ${percentile(retag, 50).toFixed(0)} ms, p95 ${percentile(retag, 95).toFixed(0)} ms\n`);
 
-    // 3. The entities request (whole document, cache warm as in an editor), idle and during meta-training.
+    // 3. The entities request for the whole document, each after a one-word edit (so one sentence is re-tagged
+    //    and the document re-split, as when the editor asks after typing), idle and while meta-training runs.
+    //    Pushes are held back (long debounce) so that only the requests are timed.
+    const settings = client.options.settings!;
+    const reconfigure = async (debounceMs: number) => {
+      settings.debounceMs = debounceMs;
+      const republished = client.next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.complete);
+      await client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      await republished;
+    };
+    await reconfigure(60_000);
+    let round = 0;
     const sample = async (): Promise<number[]> => {
       const times: number[] = [];
-      for (let i = 0; i < REQUESTS; i++) {
+      for (let i = 0; i < REQUESTS; i++, round++) {
+        const at = words[(round * 104729) % words.length];
+        const pos = client.positionAt(uri, at); // one character replaced by one: offsets stay those of `text`
+        client.change(uri, [{ range: { start: pos, end: { line: pos.line, character: pos.character + 1 } }, text: round % 2 ? 'q' : 'z' }]);
         const t = performance.now();
         await request<P.EntitiesParams, P.EntitiesResult>(P.EntitiesRequest.type, { textDocument: { uri } });
         times.push(performance.now() - t);
@@ -112,39 +130,32 @@ async function main(): Promise<void> {
     const memTraining = rssMiB(client.child.pid!);
     const lastMetrics = client.received<P.JobMetricsParams>(P.JobMetricsNotification.type).filter((p) => p.id === job.id).pop()!;
     const stopped = await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: job.id });
+    await reconfigure(0);
     process.stderr.write(
       `entities request idle p50 ${percentile(idle, 50).toFixed(1)} / p95 ${percentile(idle, 95).toFixed(1)} ms; during meta-training p50 ${percentile(during, 50).toFixed(1)} / p95 ${percentile(during, 95).toFixed(1)} ms ` +
         `(job at iteration ${firstMetrics.metrics.step} → ${lastMetrics.metrics.step}, stopped: ${stopped.state})\n`,
     );
 
     // 4. Adaptation on 5 labelled sentences: from the request to the publication of the new model's entities.
-    const notes = abstractCollection().split('\n\n')[0];
+    const pool = loadSplit(fixturesRoot(), 'NCBI-disease', 'test').filter((x) => x.tags.some((t) => t !== 'O'));
+    const labelled = pool.slice(0, 5);
+    const unlabelled = pool.slice(5, 15);
+    const notes = [...labelled, ...unlabelled].map((x) => detokenize(x.tokens)).join(' ');
     const noteFile = path.join(tmp, 'notes.txt');
     fs.writeFileSync(noteFile, notes + '\n');
-    const labelled = ['NCBI-disease'].flatMap((c) => loadSplit(fixturesRoot(), c, 'test')).slice(0, 10);
+    // The labelled sentences' diseases become "Affliction" labels in a brat file, as a user would have made them.
     const ann: string[] = [];
-    let n = 0;
-    let sentencesWithLabels = 0;
-    let from = 0;
-    for (const s of labelled) {
-      const sentence = detokenize(s.tokens);
-      const at = notes.indexOf(sentence, from);
-      if (at < 0) continue;
-      from = at + sentence.length;
-      const spans: string[] = [];
-      let cursor = at;
-      s.tokens.forEach((tok, i) => {
+    let cursor = 0;
+    for (const x of labelled) {
+      const starts: number[] = [];
+      const ends: number[] = [];
+      x.tokens.forEach((tok) => {
         const p = notes.indexOf(tok, cursor);
+        starts.push(p);
+        ends.push(p + tok.length);
         cursor = p + tok.length;
-        if (s.tags[i] === 'B-Disease') spans.push(`${p}`);
-        if (s.tags[i].endsWith('-Disease') && s.tags[i + 1] !== 'I-Disease') spans[spans.length - 1] += ` ${cursor}`;
       });
-      if (spans.length === 0) continue;
-      for (const sp of spans) {
-        const [a, b] = sp.split(' ').map(Number);
-        ann.push(`T${++n}\tAffliction ${a} ${b}\t${notes.slice(a, b)}`);
-      }
-      if (++sentencesWithLabels === 5) break;
+      for (const sp of spansFromTags(x.tags)) ann.push(`T${ann.length + 1}\tAffliction ${starts[sp.start]} ${ends[sp.end - 1]}\t${notes.slice(starts[sp.start], ends[sp.end - 1])}`);
     }
     fs.writeFileSync(path.join(tmp, 'notes.ann'), ann.join('\n') + '\n');
     const note = client.open(noteFile);
@@ -185,6 +196,7 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
       node: process.version,
+      load_average_at_start: loadAtStart,
       date: new Date().toISOString(),
     };
     writeFileAtomic(path.join(root, 'docs', 'results', 'server.json'), JSON.stringify(numbers, null, 1) + '\n');
@@ -192,7 +204,8 @@ async function main(): Promise<void> {
     const md = `# Language server benchmark
 
 \`npm run bench:server\` (bench/server.ts): the bundled \`dist/server.js\` over node IPC, driven by a real LSP
-client; backend ${details.backend}, ${details.cpus} CPUs (${details.cpu}), Node ${details.node}, ${details.date.slice(0, 10)}.
+client; backend ${details.backend}, ${details.cpus} CPUs (${details.cpu}), Node ${details.node}, ${details.date.slice(0, 10)};
+load average ${details.load_average_at_start.join(' / ')} when it started (the machine is shared).
 Debounce set to 0 so that the re-tag latency is the server's own work (the editor default adds 200 ms of quiet time).
 
 | measure | value | target | met |
@@ -200,14 +213,14 @@ Debounce set to 0 so that the re-tag latency is the server's own work (the edito
 | first entities after opening a ${details.document_tokens}-token abstract collection (${details.first_publication}) | ${numbers.first_entities_ms} ms | < 1000 ms | ${ok(numbers.first_entities_ms, 1000)} |
 | … the whole document (${details.document_entities} entities) | ${details.whole_document_ms} ms | | |
 | re-tag after a one-character edit, p50 / p95 (${EDITS} edits) | ${details.edit_retag_p50_ms} / ${numbers.edit_retag_p95_ms} ms | p95 < 150 ms | ${ok(numbers.edit_retag_p95_ms, 150)} |
-| entities request (whole document), idle, p50 / p95 (${REQUESTS} requests) | ${details.entity_p50_idle_ms} / ${numbers.entity_p95_idle_ms} ms | | |
+| entities request (whole document, each after a one-word edit), idle, p50 / p95 (${REQUESTS} requests) | ${details.entity_p50_idle_ms} / ${numbers.entity_p95_idle_ms} ms | | |
 | … while a meta-training job runs in a worker, p50 / p95 | ${details.entity_p50_training_ms} / ${numbers.entity_p95_training_ms} ms | p95 < 2× idle | ${ok(numbers.entity_p95_training_ms, 2 * numbers.entity_p95_idle_ms)} |
 | few-shot adaptation on ${details.adapt_sentences} labelled sentences, request → new entities published (${details.adapt_new_entities} new-type predictions) | ${numbers.adapt_5_sentences_ms} ms | < 5000 ms | ${ok(numbers.adapt_5_sentences_ms, 5000)} |
 | server RSS at the end / during training / peak | ${numbers.rss_mib} / ${details.rss_training_mib} / ${details.rss_peak_mib} MiB | | |
 
 The meta-training job is the default MetaBioNER configuration (hidden 128, K = 5, 4 tasks per iteration) on the
 fixture corpora, target domain Disease, stopped after the measurement. The adaptation uses the default settings
-(${P.DEFAULT_SETTINGS.adaptEpochs} epochs, learning rate ${P.DEFAULT_SETTINGS.adaptLearningRate}) and runs in a worker thread started for it.
+(${P.DEFAULT_SETTINGS.adaptEpochs} epochs, learning rate ${P.DEFAULT_SETTINGS.adaptLearningRate}) and runs in a worker thread started for it. Defaults chosen from a quick check (5 support sentences, 40 test sentences of NCBI-disease, LINNAEUS, JNLPBA, BC5CDR-chem with the shipped model): 15 epochs at 0.01 matched or beat the library default of 30 at 0.001 in F1 on all four, in half the time.
 
 \`\`\`json
 ${JSON.stringify(details, null, 1)}

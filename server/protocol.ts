@@ -46,8 +46,8 @@ export const DEFAULT_SETTINGS: Settings = {
   debounceMs: 200,
   maxDocumentMiB: 4,
   corporaRoot: '',
-  adaptEpochs: 30,
-  adaptLearningRate: 1e-3,
+  adaptEpochs: 15,
+  adaptLearningRate: 1e-2,
 };
 
 /** What the client may pass in `initializationOptions`. */

@@ -167,6 +167,10 @@ export class TestClient {
     return this.waitFor<PublishDiagnosticsParams>(PublishDiagnosticsNotification.type, (p) => p.uri === uri && p.diagnostics.length > 0);
   }
 
+  positionAt(uri: string, offset: number): Range['start'] {
+    return this.docs.get(uri)!.positionAt(offset);
+  }
+
   rangeOf(uri: string, words: string, from = 0): Range {
     const doc = this.docs.get(uri)!;
     const start = doc.getText().indexOf(words, from);
