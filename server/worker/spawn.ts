@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerOutput, WorkerTask } from './messages';
@@ -11,7 +12,9 @@ import type { FromWorker, ToWorker, WorkerOutput, WorkerTask } from './messages'
 export function workerEntry(): { script: string; eval: boolean } {
   if (__filename.endsWith('.ts')) {
     const main = path.join(__dirname, 'worker-main.ts');
-    return { script: `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(main)});`, eval: true };
+    // resolved at run time (createRequire), so that the bundler does not try to include tsx
+    const tsx = createRequire(__filename).resolve('tsx/cjs');
+    return { script: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(main)});`, eval: true };
   }
   return { script: path.join(__dirname, 'training-worker.js'), eval: false };
 }

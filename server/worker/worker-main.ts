@@ -3,6 +3,8 @@
  * adaptation, a hardness computation or a training job — with its own TensorFlow.js backend, and reports
  * to the main thread, which stays free to answer the editor.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../training/engine/backend';
 import { adaptFewShot } from '../../training/meta/adapt';
@@ -26,7 +28,21 @@ function faultAfter(): number {
   return m ? Number(m[1]) : Infinity;
 }
 
+/**
+ * Training jobs run at a lower CPU priority than the thread that answers the editor. On Linux a thread has its
+ * own id and nice value: /proc/thread-self names this thread. Elsewhere, or if not allowed, nothing changes.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid > 0) os.setPriority(tid, 10);
+  } catch {
+    // not Linux, or not permitted: run at the normal priority
+  }
+}
+
 async function runJob(task: JobTask): Promise<WorkerOutput> {
+  lowerThreadPriority();
   const spec = jobKind(task.params.kind);
   spec.validate(task.params);
   const base = loadModel(task.wordsFrom);
