@@ -13,6 +13,13 @@ function taggedEditor(): vscode.TextEditor {
   return editor;
 }
 
+/** A command on the active text/Markdown/CoNLL editor; what goes wrong is shown as an error message. */
+const onEditor =
+  (what: string, body: (ctx: Ctx, editor: vscode.TextEditor, ...args: any[]) => Promise<unknown>): Factory =>
+  (ctx) =>
+  (...args: any[]) =>
+    reportErrors(what, () => body(ctx, taggedEditor(), ...args));
+
 const docId = (editor: vscode.TextEditor) => ({ uri: editor.document.uri.toString() });
 const protocolRange = (ctx: Ctx, r: vscode.Range) => ctx.ready.code2ProtocolConverter.asRange(r);
 
@@ -43,36 +50,31 @@ export const toggleEntities: Factory = () => async () => {
 
 export const NEW_TYPE = '$(add) New type…';
 
-export const labelSelection =
-  (entities: Entities): Factory =>
-  (ctx) =>
-  (preset?: string) =>
-    reportErrors('Label selection', async () => {
-      const editor = taggedEditor();
-      if (editor.selection.isEmpty) throw new Error('Select the words to label first (the selection is empty).');
-      let type = preset;
-      if (!type) {
-        const known = new Set([...(ctx.status.model?.types ?? []), ...entities.legend().keys()]);
-        const items: vscode.QuickPickItem[] = [...known].map((t) => ({ label: t })).concat({ label: NEW_TYPE, alwaysShow: true } as vscode.QuickPickItem);
-        const picked = await vscode.window.showQuickPick(items, { title: `Label "${editor.document.getText(editor.selection).slice(0, 60)}" as…`, placeHolder: 'Entity type' });
-        if (!picked) return;
-        type =
-          picked.label === NEW_TYPE
-            ? await vscode.window.showInputBox({
-                title: 'New entity type',
-                prompt: 'Name of the new type (letters, digits, - and _)',
-                validateInput: (v) => (/^[A-Za-z][\w-]*$/.test(v.trim()) ? undefined : 'Use letters, digits, - and _, starting with a letter.'),
-              })
-            : picked.label;
-        if (!type) return;
-      }
-      const r = await ctx.ready.sendRequest(P.AddAnnotationRequest.type, { textDocument: docId(editor), range: protocolRange(ctx, editor.selection), type: type.trim() });
-      vscode.window.setStatusBarMessage(`MetaBioNER: labelled as ${type} (${r.annotations.length} labels in ${vscode.workspace.asRelativePath(r.file)})`, 5000);
-    });
+export const labelSelection = (entities: Entities): Factory =>
+  onEditor('Label selection', async (ctx, editor, preset?: string) => {
+    if (editor.selection.isEmpty) throw new Error('Select the words to label first (the selection is empty).');
+    let type = preset;
+    if (!type) {
+      const known = new Set([...(ctx.status.model?.types ?? []), ...entities.legend().keys()]);
+      const items: vscode.QuickPickItem[] = [...known].map((t) => ({ label: t })).concat({ label: NEW_TYPE, alwaysShow: true } as vscode.QuickPickItem);
+      const picked = await vscode.window.showQuickPick(items, { title: `Label "${editor.document.getText(editor.selection).slice(0, 60)}" as…`, placeHolder: 'Entity type' });
+      if (!picked) return;
+      type =
+        picked.label === NEW_TYPE
+          ? await vscode.window.showInputBox({
+              title: 'New entity type',
+              prompt: 'Name of the new type (letters, digits, - and _)',
+              validateInput: (v) => (/^[A-Za-z][\w-]*$/.test(v.trim()) ? undefined : 'Use letters, digits, - and _, starting with a letter.'),
+            })
+          : picked.label;
+      if (!type) return;
+    }
+    const r = await ctx.ready.sendRequest(P.AddAnnotationRequest.type, { textDocument: docId(editor), range: protocolRange(ctx, editor.selection), type: type.trim() });
+    vscode.window.setStatusBarMessage(`MetaBioNER: labelled as ${type} (${r.annotations.length} labels in ${vscode.workspace.asRelativePath(r.file)})`, 5000);
+  });
 
-const predictionRequest = (entities: Entities, what: string, type: typeof P.AcceptPredictionRequest.type): Factory => (ctx) => () =>
-  reportErrors(what, async () => {
-    const editor = taggedEditor();
+const predictionRequest = (entities: Entities, what: string, type: typeof P.AcceptPredictionRequest.type): Factory =>
+  onEditor(what, async (ctx, editor) => {
     const e = entities.at(editor, 'prediction');
     if (!e) throw new Error('Put the cursor on a predicted entity (dashed underline) first.');
     await ctx.ready.sendRequest(type, { textDocument: docId(editor), range: e.range });
@@ -81,16 +83,12 @@ const predictionRequest = (entities: Entities, what: string, type: typeof P.Acce
 export const acceptPrediction = (entities: Entities) => predictionRequest(entities, 'Accept prediction', P.AcceptPredictionRequest.type);
 export const rejectPrediction = (entities: Entities) => predictionRequest(entities, 'Reject prediction', P.RejectPredictionRequest.type);
 
-export const removeLabel =
-  (entities: Entities): Factory =>
-  (ctx) =>
-  () =>
-    reportErrors('Remove label', async () => {
-      const editor = taggedEditor();
-      const e = entities.at(editor, 'annotation');
-      if (!e?.id) throw new Error('Put the cursor on one of your labels (solid underline) first.');
-      await ctx.ready.sendRequest(P.RemoveAnnotationRequest.type, { textDocument: docId(editor), id: e.id });
-    });
+export const removeLabel = (entities: Entities): Factory =>
+  onEditor('Remove label', async (ctx, editor) => {
+    const e = entities.at(editor, 'annotation');
+    if (!e?.id) throw new Error('Put the cursor on one of your labels (solid underline) first.');
+    await ctx.ready.sendRequest(P.RemoveAnnotationRequest.type, { textDocument: docId(editor), id: e.id });
+  });
 
 export const undoModel: Factory = (ctx) => () =>
   reportErrors('Undo adaptation', async () => {
@@ -98,25 +96,21 @@ export const undoModel: Factory = (ctx) => () =>
     void vscode.window.showInformationMessage(`MetaBioNER: back to model ${m.name} (${m.types.join(', ')}).`);
   });
 
-export const adaptOnSelection =
-  (entities: Entities): Factory =>
-  (ctx) =>
-  () =>
-    reportErrors('Few-shot adapt on selection', async () => {
-      const editor = taggedEditor();
-      if (editor.selection.isEmpty) throw new Error('Select the labelled sentences to adapt on first (the selection is empty).');
-      const selection = editor.selection;
-      const labels = (entities.get(editor.document.uri)?.entities ?? []).filter((e) => e.source === 'annotation' && entities.range(e).intersection(selection));
-      const result = await withServerProgress(ctx, 'MetaBioNER: few-shot adaptation', (workDoneToken, cancel) =>
-        ctx.ready.sendRequest(P.AdaptRequest.type, { textDocument: docId(editor), range: protocolRange(ctx, selection), workDoneToken }, cancel),
-      );
-      const types = result.model.types.join(', ');
-      const choice = await vscode.window.showInformationMessage(
-        `MetaBioNER learned ${types} from ${result.sentences} sentence${result.sentences === 1 ? '' : 's'} and ${labels.length} entit${labels.length === 1 ? 'y' : 'ies'} in ${result.seconds.toFixed(1)} s: model ${result.model.name} is now active.`,
-        'Undo',
-      );
-      if (choice === 'Undo') await vscode.commands.executeCommand('metabioner.undoModel');
-    });
+export const adaptOnSelection = (entities: Entities): Factory =>
+  onEditor('Few-shot adapt on selection', async (ctx, editor) => {
+    if (editor.selection.isEmpty) throw new Error('Select the labelled sentences to adapt on first (the selection is empty).');
+    const selection = editor.selection;
+    const labels = (entities.get(editor.document.uri)?.entities ?? []).filter((e) => e.source === 'annotation' && entities.range(e).intersection(selection));
+    const result = await withServerProgress(ctx, 'MetaBioNER: few-shot adaptation', (workDoneToken, cancel) =>
+      ctx.ready.sendRequest(P.AdaptRequest.type, { textDocument: docId(editor), range: protocolRange(ctx, selection), workDoneToken }, cancel),
+    );
+    const types = result.model.types.join(', ');
+    const choice = await vscode.window.showInformationMessage(
+      `MetaBioNER learned ${types} from ${result.sentences} sentence${result.sentences === 1 ? '' : 's'} and ${labels.length} entit${labels.length === 1 ? 'y' : 'ies'} in ${result.seconds.toFixed(1)} s: model ${result.model.name} is now active.`,
+      'Undo',
+    );
+    if (choice === 'Undo') await vscode.commands.executeCommand('metabioner.undoModel');
+  });
 
 export const restartServer: Factory = (ctx) => () => reportErrors('Restart server', () => ctx.restart());
 

@@ -90,15 +90,16 @@ export class Entities implements vscode.Disposable {
 
   render(editor: vscode.TextEditor): void {
     const published = this.get(editor.document.uri);
+    // Entities of an older version: keep the current decorations (VS Code moves them with the edits); newer ones are on their way.
+    if (published && published.version !== editor.document.version) return;
     const groups = new Map<string, vscode.DecorationOptions[]>();
-    if (published && this.ctx.config.decorations.enabled && published.version === editor.document.version) {
+    if (published && this.ctx.config.decorations.enabled) {
       for (const e of published.entities) {
         const key = `${e.source}:${e.type}`;
         if (!groups.has(key)) groups.set(key, []);
         groups.get(key)!.push({ range: this.range(e) });
       }
     }
-    if (published && published.version !== editor.document.version) return; // newer entities are on their way
     for (const [key, style] of this.styles) editor.setDecorations(style, groups.get(key) ?? []);
     for (const [key, ranges] of groups) {
       const [source, ...type] = key.split(':');

@@ -11,8 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test, TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { familyOf, Family } from '../../extension/palette';
+import { familyOf } from '../../extension/palette';
 import { CodeServer, startCodeServer } from './code-server';
+import { DOCS, expectedFamilies, modelTypes, NEW_TYPE, NEW_TYPE_LABELS, TEST_SETTINGS } from './scenarios';
 import { launchBrowser, MOD, SCREENSHOTS, sameColour, Workbench } from './workbench';
 import { makeWorkspace, ROOT } from './workspace';
 
@@ -22,10 +23,6 @@ let server: CodeServer | undefined;
 let browser: Browser | undefined;
 let wb: Workbench;
 
-/** The entity families the issue names, as far as the shipped model knows them (see the report of issue 7). */
-const FOUR: Family[] = ['disease', 'chemical', 'gene', 'species'];
-const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default', 'manifest.json'), 'utf8')) as { types: string[] };
-const expectedFamilies = FOUR.filter((f) => manifest.types.some((t) => familyOf(t) === f));
 
 before(async () => {
   if (skip) return;
@@ -36,12 +33,7 @@ before(async () => {
     // METABIONER_E2E_EXTENSION: an unpacked .vsix instead of the repository (npm run test:vsix).
     extensionPath: process.env.METABIONER_E2E_EXTENSION,
     settings: {
-      'metabioner.debounceMs': 50,
-      'metabioner.adaptEpochs': 40,
-      'metabioner.adaptLearningRate': 0.01,
-      'metabioner.hardness.k': 3,
-      'metabioner.hardness.tasks': 3,
-      'metabioner.hardness.innerSteps': 1,
+      ...TEST_SETTINGS,
       'editor.minimap.enabled': false,
       'editor.wordWrap': 'on',
       'editor.hover.delay': 100,
@@ -77,8 +69,8 @@ async function docsImage(name: string): Promise<void> {
 
 test('1. a sample abstract: entity decorations per type, hover with type and confidence', { skip }, (t) =>
   scenario(t, async () => {
-    assert.ok(expectedFamilies.length >= 2, `the shipped model tags ${manifest.types.join(', ')}`);
-    await wb.openFile('abstracts/cisplatin.txt');
+    assert.ok(expectedFamilies.length >= 2, `the shipped model tags ${modelTypes.join(', ')}`);
+    await wb.openFile(DOCS.abstract);
     for (const f of expectedFamilies) await wb.waitForFamily(f, 'dashed');
     const decorations = await wb.decorations();
     for (const f of expectedFamilies) {
@@ -91,7 +83,7 @@ test('1. a sample abstract: entity decorations per type, hover with type and con
     const hover = wb.page.locator('.monaco-hover:not(.hidden)', { hasText: 'confidence' }).first();
     await hover.waitFor();
     const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
-    assert.match(text, new RegExp(`(${manifest.types.join('|')}) · predicted, confidence [01]\\.\\d\\d`));
+    assert.match(text, new RegExp(`(${modelTypes.join('|')}) · predicted, confidence [01]\\.\\d\\d`));
     await docsImage('editor-entities.png');
     // The legend lists the model's types with their counts.
     await wb.page.mouse.move(5, 400);
@@ -104,35 +96,35 @@ test('1. a sample abstract: entity decorations per type, hover with type and con
 
 test('2. label two sentences with a new type, adapt on the selection: progress, then the type in another document', { skip }, (t) =>
   scenario(t, async () => {
-    await wb.openFile('abstracts/follow-up.txt');
-    await wb.openFile('abstracts/cell-lines.txt');
-    await wb.select('HeLa cells');
+    await wb.openFile(DOCS.followUp);
+    await wb.openFile(DOCS.cellLines);
+    await wb.select(NEW_TYPE_LABELS[0]);
     await wb.command('MetaBioNER: Label Selection as…');
     await wb.pick('New type');
     const input = wb.quickInput().locator('input');
     await wb.quickInput().locator('.quick-input-title', { hasText: 'New entity type' }).waitFor();
-    await input.fill('CellLine');
+    await input.fill(NEW_TYPE);
     await wb.page.keyboard.press('Enter');
-    await wb.waitForFamily(familyOf('CellLine'), 'solid');
-    await wb.select('MCF-7 cells');
+    await wb.waitForFamily(familyOf(NEW_TYPE), 'solid');
+    await wb.select(NEW_TYPE_LABELS[1]);
     await wb.command('MetaBioNER: Label Selection as…');
-    await wb.pick('CellLine');
+    await wb.pick(NEW_TYPE);
     await wb.page.waitForFunction(() => document.querySelectorAll('.editor-group-container.active .view-overlays .cdr').length > 0);
-    assert.ok(fs.readFileSync(path.join(tmp, 'workspace', 'abstracts', 'cell-lines.ann'), 'utf8').match(/CellLine/g)?.length === 2, 'two labels in the .ann file');
+    assert.ok(fs.readFileSync(path.join(tmp, 'workspace', 'abstracts', 'cell-lines.ann'), 'utf8').split(`\t${NEW_TYPE} `).length === 3, 'two labels in the .ann file');
 
     await wb.editor().locator('.view-lines').click();
     await wb.page.keyboard.press(`${MOD}+A`);
     await wb.command('MetaBioNER: Few-shot Adapt on Selection');
     await wb.notification(/few-shot adaptation/).waitFor();
-    const done = wb.notification(/learned CellLine from 2 sentences and 2 entities/);
+    const done = wb.notification(new RegExp(`learned ${NEW_TYPE} from 2 sentences and 2 entities`));
     await done.waitFor({ timeout: 120_000 });
     assert.ok(await done.locator('.monaco-button', { hasText: 'Undo' }).isVisible(), 'an Undo button');
-    await wb.openFile('abstracts/follow-up.txt');
-    await wb.waitForFamily(familyOf('CellLine'), 'dashed');
-    assert.match(await wb.serverReady(), /CellLine/);
+    await wb.openFile(DOCS.followUp);
+    await wb.waitForFamily(familyOf(NEW_TYPE), 'dashed');
+    assert.match(await wb.serverReady(), new RegExp(NEW_TYPE));
     // Undo: the previous model (and its types) again.
     await done.locator('.monaco-button', { hasText: 'Undo' }).click();
-    await wb.page.locator(`[aria-label^="MetaBioNER ready"]:not([aria-label*="CellLine"])`).first().waitFor();
+    await wb.page.locator(`[aria-label^="MetaBioNER ready"]:not([aria-label*="${NEW_TYPE}"])`).first().waitFor();
   }),
 );
 
@@ -194,14 +186,14 @@ test('4. hardness view: sampled tasks with γ in [0, 1], entities marked', { ski
 
 test('5. a malformed CoNLL file and an empty selection: clear messages, nothing else breaks', { skip }, (t) =>
   scenario(t, async () => {
-    await wb.openFile('malformed.conll');
+    await wb.openFile(DOCS.malformed);
     await wb.editor().locator('.squiggly-error, .squiggly-warning').first().waitFor();
     await wb.page.keyboard.press(`${MOD}+Shift+M`);
     const problem = wb.page.locator('.markers-panel .monaco-list-row', { hasText: /line/i }).first();
     await problem.waitFor();
     assert.match(await problem.innerText(), /tag|column|malformed/i);
     // An empty selection: the adaptation says what to do.
-    await wb.openFile('abstracts/cisplatin.txt');
+    await wb.openFile(DOCS.abstract);
     await wb.editor().locator('.view-lines').click();
     await wb.command('MetaBioNER: Few-shot Adapt on Selection');
     await wb.notification(/the selection is empty/).waitFor();

@@ -7,7 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository: the first folder up from here with the project's package.json (also from a bundle in out/). */
+export const ROOT = (() => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'metabioner') return dir;
+  }
+  return path.resolve(__dirname, '..', '..');
+})();
 export const SAMPLE_CORPORA = ['BC5CDR-chem', 'LINNAEUS'];
 
 export function makeWorkspace(dest: string): string {
