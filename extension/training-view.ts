@@ -27,7 +27,7 @@ export class TrainingView implements vscode.WebviewViewProvider {
     ctx.push(
       vscode.window.registerWebviewViewProvider(TrainingView.viewType, this),
       ctx.onStatus(() => void this.pushState()),
-      { dispose: () => this.saveTimer && clearTimeout(this.saveTimer) },
+      { dispose: () => this.saveTimer && this.save() },
     );
     ctx.onClient((client) => this.attach(client));
   }
@@ -48,6 +48,7 @@ export class TrainingView implements vscode.WebviewViewProvider {
     });
     client.onNotification(P.JobStateNotification.type, (info) => {
       this.upsert(info);
+      this.save();
       this.post(M.JobNotification, info);
       if (info.state === 'finished' || info.state === 'failed') void this.pushState();
     });
@@ -60,14 +61,18 @@ export class TrainingView implements vscode.WebviewViewProvider {
     return job;
   }
 
+  /** Metrics are saved at most every 2 s while they stream, and at once when a job changes state. */
   private scheduleSave(): void {
-    this.saveTimer ??= setTimeout(() => {
-      this.saveTimer = undefined;
-      const all: Record<string, P.JobMetrics[]> = {};
-      for (const [id, j] of this.jobs) all[id] = j.history.slice(-500);
-      this.saved = all;
-      void this.ctx.extension.globalState.update(HISTORY_KEY, all);
-    }, 2000);
+    this.saveTimer ??= setTimeout(() => this.save(), 2000);
+  }
+
+  private save(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const all: Record<string, P.JobMetrics[]> = {};
+    for (const [id, j] of this.jobs) all[id] = j.history.slice(-500);
+    this.saved = all;
+    void this.ctx.extension.globalState.update(HISTORY_KEY, all);
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {

@@ -161,8 +161,18 @@ test('3. training panel: a short meta-training run on two sample corpora, the ch
     const frame = (await (await f.locator('body').elementHandle())!.ownerFrame())!;
     await frame.waitForFunction(() => Number(document.getElementById('chart-loss')?.dataset.points) >= 12, undefined, { timeout: 120_000 });
     await docsImage('training-panel.png');
+    const id = await running.getAttribute('data-job');
     await running.locator('button.stop').click();
-    await f.locator('li.job[data-state="stopped"] button.resume').first().waitFor({ timeout: 120_000 });
+    await f.locator(`li.job[data-job="${id}"][data-state="stopped"] button.resume`).waitFor({ timeout: 120_000 });
+    const points = Number(await f.locator('#chart-loss').getAttribute('data-points'));
+
+    // The panel's state survives a window reload: the job, its charts, the form.
+    await Promise.all([wb.page.waitForEvent('load'), wb.command('Developer: Reload Window')]);
+    await wb.serverReady();
+    await wb.trainingFrame().locator(`li.job[data-job="${id}"][data-state="stopped"]`).waitFor();
+    assert.equal(Number(await wb.trainingFrame().locator('#chart-loss').getAttribute('data-points')), points);
+    await wb.trainingFrame().locator('#form-section summary').click();
+    assert.equal(await wb.trainingFrame().locator('input[name="hidden"]').inputValue(), '8');
   }),
 );
 
@@ -181,6 +191,10 @@ test('4. hardness view: sampled tasks with γ in [0, 1], entities marked', { ski
     const marked = pane.locator('.monaco-list-row .monaco-highlighted-label .highlight');
     await marked.first().waitFor();
     assert.ok((await marked.count()) > 0, 'entities are marked in the sentences');
+    // A sentence opens in its corpus file, at its line.
+    await marked.first().click();
+    await wb.page.locator('.tab.active', { hasText: /^(train|devel|test)\.tsv/ }).waitFor();
+    assert.match(await wb.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().innerText(), /Ln \d+/);
   }),
 );
 
