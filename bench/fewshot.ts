@@ -107,6 +107,7 @@ function parse() {
       jobs: { type: 'string', default: '2' },
       unit: { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      'report-only': { type: 'boolean', default: false },
     },
   });
   const mode = values.mode as Settings['mode'];
@@ -123,7 +124,7 @@ function parse() {
   const methods = (values.methods ? values.methods.split(',') : [...METHODS]) as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method ${m}`);
   const targets = values.targets ? values.targets.split(',') : Object.keys(DOMAINS);
-  return { settings: s, methods, targets, jobs: Number(values.jobs), unit: values.unit, fresh: values.fresh };
+  return { settings: s, methods, targets, jobs: Number(values.jobs), unit: values.unit, fresh: values.fresh, reportOnly: values['report-only'] };
 }
 
 /** Runs with other settings (K lists aside) never share meta-trained models or scores. */
@@ -264,7 +265,14 @@ function report(s: Settings, methods: Method[], units: UnitResult[], wallSeconds
 }
 
 async function main(): Promise<void> {
-  const { settings, methods, targets, jobs, unit, fresh } = parse();
+  const { settings, methods, targets, jobs, unit, fresh, reportOnly } = parse();
+  if (reportOnly) {
+    // The table of what the units have written so far (an interrupted or still running run).
+    const done = targets.filter((t) => fs.existsSync(path.join(unitDir(settings), `${t}.json`)));
+    const units = done.map((t) => JSON.parse(fs.readFileSync(path.join(unitDir(settings), `${t}.json`), 'utf8')) as UnitResult);
+    report(settings, methods, units, 0, `npm run bench:fewshot -- ${process.argv.slice(2).join(' ')}`);
+    return;
+  }
   const root = corporaRoot();
   const embeddingsFile = await ensureEmbeddings({ corporaRoot: root, cacheDir: path.join(cacheDir(), 'embeddings') });
   if (unit) {

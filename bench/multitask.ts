@@ -244,6 +244,7 @@ async function main(): Promise<void> {
       'train-limit': { type: 'string' },
       epochs: { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      'report-only': { type: 'boolean', default: false },
     },
   });
   const s: Settings = { ...MODES[values.mode as Settings['mode']] };
@@ -259,6 +260,10 @@ async function main(): Promise<void> {
     return;
   }
   const dir = unitDir(s);
+  if (values['report-only']) {
+    report(s, names, dir, 0, `npm run bench:multitask -- ${process.argv.slice(2).join(' ')}`);
+    return;
+  }
   if (values.fresh) fs.rmSync(dir, { recursive: true, force: true });
   const args = process.argv.slice(2).filter((a) => a !== '--fresh');
   const started = Date.now();
