@@ -112,3 +112,10 @@ test('a worker crashing mid-job fails that job with a clear error; the server st
     assert.equal(await healthy.stop(), 0);
   }
 });
+
+test('the corpora request lists the corpus folders of the settings folder or of a given one', async () => {
+  const r = await request<P.CorporaParams, P.CorporaResult>(P.CorporaRequest.type, {});
+  assert.equal(r.root, fixtures);
+  assert.deepEqual(r.corpora, ['BC2GM', 'BC5CDR-chem', 'BC5CDR-disease', 'JNLPBA', 'LINNAEUS', 'NCBI-disease', 'S800']);
+  assert.deepEqual((await request<P.CorporaParams, P.CorporaResult>(P.CorporaRequest.type, { corporaRoot: path.join(fixtures, 'S800') })).corpora, []);
+});
