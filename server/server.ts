@@ -35,9 +35,9 @@ import { CancelledError, WorkerRun } from './worker/spawn';
 /** Documents with more sentences than this get their visible sentences tagged and published first. */
 const VISIBLE_FIRST_SENTENCES = 100;
 /** Assumed visible part of a document the client has not described: its first lines. */
-const DEFAULT_VISIBLE: Range = { start: { line: 0, character: 0 }, end: { line: 80, character: 0 } };
-/** A visible range is tagged first up to this many characters (long wrapped lines make lines a poor measure). */
-const VISIBLE_MAX_CHARS = 6000;
+const DEFAULT_VISIBLE: Range = { start: { line: 0, character: 0 }, end: { line: 50, character: 0 } };
+/** A visible range is tagged first up to this many characters, about a 50-line, 80-column screen (long wrapped lines make lines a poor measure). */
+const VISIBLE_MAX_CHARS = 4000;
 
 interface DocState {
   analysed?: AnalysedDoc;
