@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * End-to-end tests in a real VS Code (code-server + chromium): the five scenarios of issue 7, asserting on
  * what the page shows. One code-server and one browser window for the whole file; a failing test leaves a
@@ -94,6 +96,29 @@ test('1. a sample abstract: entity decorations per type, hover with type and con
   }),
 );
 
+test('1b. accept, remove and reject a prediction: keybindings and the editor context menu', { skip }, (t) =>
+  scenario(t, async () => {
+    await wb.openFile(DOCS.abstract);
+    const family = expectedFamilies[0];
+    await wb.waitForFamily(family, 'dashed');
+    const { border } = await wb.familyColours(family);
+    const target = (await wb.decorations()).find((d) => d.borderStyle === 'dashed' && sameColour(d.borderColor, border))!;
+    await wb.page.mouse.click(target.x + target.w / 2, target.y + target.h / 2);
+    await wb.page.keyboard.press('Control+Alt+Y'); // Accept Prediction
+    await wb.waitForFamily(family, 'solid');
+    assert.match(fs.readFileSync(path.join(tmp, 'workspace', 'abstracts', 'cisplatin.ann'), 'utf8'), /^T1\t/m);
+    await wb.page.keyboard.press('Control+Alt+R'); // Remove Label
+    await wb.page.waitForFunction(() => [...document.querySelectorAll('.editor-group-container.active .monaco-editor .view-overlays .cdr')].every((el) => getComputedStyle(el).borderBottomStyle !== 'solid'));
+    const before = (await wb.decorations()).length;
+    await wb.page.mouse.click(target.x + target.w / 2, target.y + target.h / 2, { button: 'right' });
+    await wb.page.locator('.monaco-menu .action-item', { hasText: 'Reject Prediction' }).first().click();
+    await wb.page.waitForFunction(
+      (n) => [...document.querySelectorAll('.editor-group-container.active .monaco-editor .view-overlays .cdr')].filter((el) => getComputedStyle(el).borderBottomStyle === 'dashed').length < n,
+      before,
+    );
+  }),
+);
+
 test('2. label two sentences with a new type, adapt on the selection: progress, then the type in another document', { skip }, (t) =>
   scenario(t, async () => {
     await wb.openFile(DOCS.followUp);
@@ -109,7 +134,7 @@ test('2. label two sentences with a new type, adapt on the selection: progress, 
     await wb.select(NEW_TYPE_LABELS[1]);
     await wb.command('MetaBioNER: Label Selection as…');
     await wb.pick(NEW_TYPE);
-    await wb.page.waitForFunction(() => document.querySelectorAll('.editor-group-container.active .view-overlays .cdr').length > 0);
+    await wb.waitForFamily(familyOf(NEW_TYPE), 'solid', 2);
     assert.ok(fs.readFileSync(path.join(tmp, 'workspace', 'abstracts', 'cell-lines.ann'), 'utf8').split(`\t${NEW_TYPE} `).length === 3, 'two labels in the .ann file');
 
     await wb.editor().locator('.view-lines').click();

@@ -105,7 +105,6 @@ export class Workbench {
     );
   }
 
-  /** Waits until the active editor shows an entity of `family` (dashed: prediction, solid: label). */
   async themeKind(): Promise<ThemeKind> {
     const cls = (await this.page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
     return /\bhc-light\b/.test(cls) ? 'highContrastLight' : /\bhc-black\b/.test(cls) ? 'highContrast' : /\bvs-dark\b/.test(cls) ? 'dark' : 'light';
@@ -117,16 +116,16 @@ export class Workbench {
     return { border: cssColour(c.border), background: cssColour(c.background) };
   }
 
-  async waitForFamily(family: Family, style: 'dashed' | 'solid' = 'dashed', timeout = 60_000): Promise<void> {
+  /** Waits until the active editor shows `count` (or more) entities of `family` (dashed: predictions, solid: labels). */
+  async waitForFamily(family: Family, style: 'dashed' | 'solid' = 'dashed', count = 1, timeout = 60_000): Promise<void> {
     const want = (await this.familyColours(family)).border;
-    await this.editor().locator('.view-overlays .cdr').first().waitFor({ timeout });
     await this.page.waitForFunction(
-      ({ want, style }) =>
-        [...document.querySelectorAll('.editor-group-container.active .monaco-editor .view-overlays .cdr')].some((el) => {
+      ({ want, style, count }) =>
+        [...document.querySelectorAll('.editor-group-container.active .monaco-editor .view-overlays .cdr')].filter((el) => {
           const s = getComputedStyle(el);
           return s.borderBottomStyle === style && s.borderBottomColor === want;
-        }),
-      { want, style },
+        }).length >= count,
+      { want, style, count },
       { timeout },
     );
   }
