@@ -211,8 +211,16 @@ test('4. hardness view: sampled tasks with γ in [0, 1], entities marked', { ski
     const gammas = (await tasks.allInnerTexts()).map((s) => Number(/γθ ([\d.]+)/.exec(s)![1]));
     for (const g of gammas) assert.ok(g >= 0 && g <= 1, `γ ${g}`);
     assert.deepEqual(gammas, [...gammas].sort((a, b) => b - a), 'sorted, hardest first');
-    await tasks.first().click();
-    await pane.locator('.monaco-list-row', { hasText: 'Support set' }).first().waitFor();
+    // The view gets the container's height (the other views folded), then every task is expanded: some
+    // sentence of some task holds an entity, marked in its label.
+    for (const name of ['Training', 'Entity Types']) {
+      const other = wb.page.locator('.pane-header', { hasText: name }).first();
+      if ((await other.getAttribute('aria-expanded')) === 'true') await other.click();
+    }
+    for (let i = 0; i < 3; i++) {
+      await tasks.nth(i).click();
+      await pane.locator('.monaco-list-row', { hasText: 'Support set' }).nth(i).waitFor();
+    }
     const marked = pane.locator('.monaco-list-row .monaco-highlighted-label .highlight');
     await marked.first().waitFor();
     assert.ok((await marked.count()) > 0, 'entities are marked in the sentences');
