@@ -108,6 +108,7 @@ function parse() {
       unit: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
+      'wall-minutes': { type: 'string' },
     },
   });
   const mode = values.mode as Settings['mode'];
@@ -124,7 +125,7 @@ function parse() {
   const methods = (values.methods ? values.methods.split(',') : [...METHODS]) as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method ${m}`);
   const targets = values.targets ? values.targets.split(',') : Object.keys(DOMAINS);
-  return { settings: s, methods, targets, jobs: Number(values.jobs), unit: values.unit, fresh: values.fresh, reportOnly: values['report-only'] };
+  return { settings: s, methods, targets, jobs: Number(values.jobs), unit: values.unit, fresh: values.fresh, reportOnly: values['report-only'], wallMinutes: Number(values['wall-minutes'] ?? 0) };
 }
 
 /** Runs with other settings (K lists aside) never share meta-trained models or scores. */
@@ -265,12 +266,13 @@ function report(s: Settings, methods: Method[], units: UnitResult[], wallSeconds
 }
 
 async function main(): Promise<void> {
-  const { settings, methods, targets, jobs, unit, fresh, reportOnly } = parse();
+  const { settings, methods, targets, jobs, unit, fresh, reportOnly, wallMinutes } = parse();
   if (reportOnly) {
-    // The table of what the units have written so far (an interrupted or still running run).
+    // The table of what the units have written so far (an interrupted run, or units run by several
+    // invocations); --wall-minutes says how long they took in all.
     const done = targets.filter((t) => fs.existsSync(path.join(unitDir(settings), `${t}.json`)));
     const units = done.map((t) => JSON.parse(fs.readFileSync(path.join(unitDir(settings), `${t}.json`), 'utf8')) as UnitResult);
-    report(settings, methods, units, 0, `npm run bench:fewshot -- ${process.argv.slice(2).join(' ')}`);
+    report(settings, methods, units, wallMinutes * 60, `npm run bench:fewshot -- ${process.argv.slice(2).join(' ')}`);
     return;
   }
   const root = corporaRoot();
