@@ -52,6 +52,7 @@ app.append(
     h('h3', { id: 'charts-title', text: 'Charts' }),
     h('div', { id: 'chart-loss', class: 'chart' }),
     h('div', { id: 'chart-f1', class: 'chart' }),
+    h('p', { id: 'f1-note', class: 'note', hidden: true, text: 'Devel F1: this job reports none per step.' }),
     h('div', { id: 'chart-hardness', class: 'chart' }),
   ),
   h('section', { id: 'models-section' }, h('h3', { text: 'Models' }), h('ul', { id: 'models', class: 'models' })),
@@ -225,7 +226,12 @@ function renderCharts(): void {
   const hist = job?.history ?? [];
   const steps = hist.map((m) => m.step);
   chart('loss', 'Loss', [steps, hist.map((m) => m.loss)], [{ label: 'loss' }]);
-  chart('f1', 'Devel F1', [steps, hist.map((m) => m.develF1 ?? null)], [{ label: 'devel F1' }], true);
+  const f1 = hist.map((m) => m.develF1 ?? null);
+  chart('f1', 'Devel F1', [steps, f1], [{ label: 'devel F1' }], true);
+  // Meta-training reports no devel F1 per iteration: say so rather than draw empty axes.
+  const none = hist.length > 0 && f1.every((v) => v === null);
+  document.getElementById('chart-f1')!.hidden = none;
+  document.getElementById('f1-note')!.hidden = !none;
   const corpora = [...new Set(hist.flatMap((m) => (m.hardness ?? []).map((x) => x.corpus)))].sort();
   const gamma = corpora.map((c) =>
     hist.map((m) => {
