@@ -52,7 +52,7 @@ interface Settings {
 }
 
 const MODES: Record<Settings['mode'], Settings> = {
-  quick: { mode: 'quick', trainLimit: 400, develLimit: 200, testLimit: 400, epochs: 4, hierarchicalEpochs: 2, fineTuneEpochs: 2, fineTuneLr: 5e-4, patience: 5, hierarchicalLayers: 4, seed: 1 },
+  quick: { mode: 'quick', trainLimit: 300, develLimit: 100, testLimit: 300, epochs: 4, hierarchicalEpochs: 2, fineTuneEpochs: 2, fineTuneLr: 5e-4, patience: 5, hierarchicalLayers: 4, seed: 1 },
   full: { mode: 'full', trainLimit: 0, develLimit: 0, testLimit: 0, epochs: 15, hierarchicalEpochs: 8, fineTuneEpochs: 3, fineTuneLr: 5e-4, patience: 3, hierarchicalLayers: 4, seed: 1 },
 };
 
