@@ -31,7 +31,7 @@ test('help lists the commands and each command documents its options', () => {
   assert.equal(cli('frobnicate').code, 2);
 });
 
-test('the shipped model tags the sample abstract: diseases and chemicals with offsets and confidences', () => {
+test('the shipped model tags the sample abstract with all four families: diseases, chemicals, genes and species, with offsets and confidences', () => {
   const r = cli('tag', 'docs/sample-abstract.txt', '--format', 'json');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /backend: wasm/);
@@ -45,6 +45,10 @@ test('the shipped model tags the sample abstract: diseases and chemicals with of
   assert.ok(found('Chemical', 'cisplatin'), 'cisplatin as Chemical');
   assert.ok(found('Chemical', 'doxorubicin'), 'doxorubicin as Chemical');
   assert.ok(entities.some((e) => e.type === 'Disease' && /breast cancer/i.test(e.text)), 'breast cancer as Disease');
+  assert.ok(found('Gene', 'brca1'), 'BRCA1 as Gene');
+  assert.ok(found('Gene', 'tp53'), 'TP53 as Gene');
+  assert.ok(found('Species', 'mice'), 'mice as Species');
+  assert.ok(entities.some((e) => e.type === 'Species' && /aureus/.test(e.text)), 'S. aureus as Species');
 });
 
 test('bad input gets a clear message and exit code 2', () => {
