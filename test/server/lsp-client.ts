@@ -31,6 +31,7 @@ import {
 import { createProtocolConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import * as P from '../../server/protocol';
+import { readModelInfo } from '../../training/model/model-io';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -219,3 +220,6 @@ export function sharedServer(prefix: string, settings: Partial<P.Settings>): { t
     request: <Q, R>(type: { method: string }, params: Q) => client!.connection.sendRequest(type.method, params) as Promise<R>,
   };
 }
+
+/** What the shipped default model says about itself (name and types change when it is retrained). */
+export const shipped = readModelInfo(path.resolve(__dirname, '..', '..', 'models', 'default'));
