@@ -65,8 +65,8 @@ interface Unit {
 }
 
 const UNITS: Unit[] = [
-  { name: 'hierarchical-base', after: [] },
   { name: 'single', after: [] },
+  { name: 'hierarchical-base', after: [] },
   { name: 'mtl', after: [] },
   { name: 'unified', after: [] },
   ...RATES.map((r) => ({ name: `hierarchical-${r}`, after: ['hierarchical-base'] })),
