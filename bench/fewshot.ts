@@ -248,6 +248,8 @@ function report(s: Settings, methods: Method[], units: UnitResult[], wallSeconds
   const pct = (x: number | undefined) => (x === undefined ? '' : (100 * x).toFixed(1));
   const lines: string[] = [];
   lines.push('# Few-shot heterogeneous adaptation (paper Table 3)', '');
+  const incomplete = methods.filter((m) => s.ks.some((k) => results[m]?.[k]?.overall === undefined));
+  if (incomplete.length) lines.push(`**Partial run**: ${incomplete.join(', ')} lack some corpora (their units did not finish); their overall F1 is left empty.`, '');
   lines.push(`Written by \`${command}\` on ${json.date.slice(0, 10)} (${json.machine}); wall time ${(wallSeconds / 60).toFixed(1)} min (meta-training ${(metaSeconds / 60).toFixed(1)} min, adaptation + scoring ${(evalSeconds / 60).toFixed(1)} min, summed over jobs).`, '');
   lines.push(`Mode **${s.mode}**: ${s.iterations} meta-iterations of ${s.tasksPerIteration} tasks (K = ${s.metaK > 0 ? `${s.metaK} for every evaluated K` : 'the evaluated K'}), ${s.innerSteps} inner SGD steps at β = ${s.innerLr}, outer AdamW α = ${s.outerLr} (linear schedule, clip 5), λ = 1; adaptation: new CRF decoder over the target's types, AdamW lr ${s.adaptLr}, ${s.adaptEpochs} epochs of batches of 10 (at most ${s.adaptMaxSteps} steps); ${s.samples} support samples per K (sentences with at least one entity, the same samples for every method), seed ${s.seed}; scored on ${s.testLimit > 0 ? `a fixed random subset of ${s.testLimit} test sentences` : 'the whole test split'} per corpus.`, '');
   lines.push('F1 in %, entity level (conlleval), averaged over the samples. Paper rows (BioWordVec embeddings, 10000 iterations, 20 samples) for comparison.', '');

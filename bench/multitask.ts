@@ -217,9 +217,11 @@ function report(s: Settings, names: string[], dir: string, wallSeconds: number, 
   const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : (100 * x).toFixed(1));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const secondsOf = (k: string) => Object.entries(seconds).filter(([n]) => n === k || n.startsWith(`${k}/`)).reduce((a, [, v]) => a + v, 0) + (k.startsWith('hierarchical-') ? (seconds['hierarchical-base'] ?? 0) : 0) + (k === 'mtl-finetune' ? (seconds.mtl ?? 0) : 0);
+  const missing = settings.filter((k) => !results[k]);
   const lines = [
     '# Multi-task learning: single-task vs shared encoders (test F1, disjoint evaluation)',
     '',
+    ...(missing.length ? [`**Partial run**: no results yet for ${missing.join(', ')} (their units did not finish).`, ''] : []),
     `Written by \`${command}\` on ${json.date.slice(0, 10)} (${json.machine}); wall time ${(wallSeconds / 60).toFixed(1)} min.`,
     '',
     `Mode **${s.mode}**: ${s.trainLimit > 0 ? `${s.trainLimit} training sentences per corpus (fixed random subset)` : 'every training sentence'}, ${s.develLimit > 0 ? `${s.develLimit}` : 'all'} devel sentences per corpus for early stopping (mean devel F1 over corpora), ${s.testLimit > 0 ? `${s.testLimit} test sentences per corpus (fixed random subset)` : 'whole test splits'}; up to ${s.epochs} epochs (patience ${s.patience}), batch 10, AdamW 2e-3, dropout 0.5, seed ${s.seed}, 1-layer BiLSTM (128 per direction) except hierarchical: ${s.hierarchicalLayers} layers, first every layer shared for ${s.epochs} epochs, then the lower k of ${s.hierarchicalLayers} shared for ${s.hierarchicalEpochs} more (upper layers and CRF per corpus, starting from the shared weights). mtl-finetune: a new head per corpus on a copy of the mtl encoder, ${s.fineTuneEpochs} epochs at ${s.fineTuneLr}. Unified: one CRF over Disease, Chemical, Gene, Cell, Species (JNLPBA renamed by training/config/unified-types.json; scored on the renamed types), partial-label loss.`,
@@ -245,6 +247,7 @@ async function main(): Promise<void> {
       epochs: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
+      'wall-minutes': { type: 'string' },
     },
   });
   const s: Settings = { ...MODES[values.mode as Settings['mode']] };
@@ -261,7 +264,7 @@ async function main(): Promise<void> {
   }
   const dir = unitDir(s);
   if (values['report-only']) {
-    report(s, names, dir, 0, `npm run bench:multitask -- ${process.argv.slice(2).join(' ')}`);
+    report(s, names, dir, Number(values['wall-minutes'] ?? 0) * 60, `npm run bench:multitask -- ${process.argv.slice(2).join(' ')}`);
     return;
   }
   if (values.fresh) fs.rmSync(dir, { recursive: true, force: true });
