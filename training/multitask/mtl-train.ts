@@ -5,7 +5,7 @@ import type { WordVectors } from '../model/features';
 import { disposeSnapshot, ModelInfo, restore, snapshot } from '../model/ner-model';
 import { DEFAULT_SHAPE, encode, initDecoder, initEncoder, labelLoss, TaggerShape, toVariables } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
-import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, resumeInto, saveCheckpoint, trainingTensors } from '../train/checkpoint';
+import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from '../train/checkpoint';
 import { allowedMask, LabelledSentence } from '../train/labels';
 import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
 import { disposeGrads, lossAndGrads } from '../train/step';
@@ -152,12 +152,7 @@ export function planEpoch(items: readonly (readonly LabelledSentence[])[], o: Pi
 
 const CHECKPOINT_KIND = 'multitask';
 
-interface Progress {
-  /** Set by the final checkpoint: the weights are the best epoch's and there is nothing left to train. */
-  finished?: boolean;
-  epoch: number;
-  step: number;
-  seconds: number;
+interface Progress extends EpochProgress {
   best: { epoch: number; f1: number; perCorpus: Record<string, number> };
   history: MultiTaskResult['history'];
 }
@@ -202,22 +197,13 @@ export async function trainMultiTask(
   let firstEpoch = 1;
   const elapsed = (): number => (Date.now() - started) / 1000;
   if (resume) {
-    try {
-      resumeInto(resume, hooks.checkpointDir as string, params, optimizer);
-      if (resume.tensors.best) bestWeights = snapshot(resume.tensors.best);
-    } finally {
-      disposeCheckpoint(resume);
-    }
-    rng = new Rng(resume.rngState);
-    ({ step, best, history } = resume.progress);
-    firstEpoch = resume.progress.finished ? Infinity : resume.progress.epoch + 1;
-    started -= resume.progress.seconds * 1000;
+    const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
+    ({ rng, bestWeights, firstEpoch } = r);
+    ({ step, best, history } = r.progress);
+    started -= r.progress.seconds * 1000;
   }
-  const checkpoint = (epoch: number, finished = false): void => {
-    if (!hooks.checkpointDir) return;
-    const progress: Progress = { finished, epoch, step, seconds: elapsed(), best, history };
-    saveCheckpoint(hooks.checkpointDir, { kind: CHECKPOINT_KIND, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options: { ...o }, tensors: trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {}) });
-  };
+  const checkpoint = (epoch: number, finished = false): void =>
+    saveEpochCheckpoint<Progress>(hooks.checkpointDir, CHECKPOINT_KIND, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...o }, bestWeights);
   const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
 
   try {

@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeDirAtomic } from '../io/atomic';
+import { snapshot } from '../model/ner-model';
 import type { Variables } from '../model/tagger';
+import { Rng } from '../util/random';
 import type { AdamW } from './optimizer';
 
 const STATE = 'checkpoint.json';
@@ -125,4 +127,42 @@ export function resumeInto<P>(c: Checkpoint<P>, dir: string, params: Variables, 
 
 export function disposeCheckpoint<P>(c: Checkpoint<P>): void {
   for (const group of Object.values(c.tensors)) for (const t of Object.values(group)) t.dispose();
+}
+
+/** What an epoch-based training loop (supervised, multi-task) keeps across a checkpoint. */
+export interface EpochProgress {
+  /** Set by the final checkpoint: the weights are the best epoch's and there is nothing left to train. */
+  finished?: boolean;
+  epoch: number;
+  step: number;
+  seconds: number;
+}
+
+/**
+ * Puts an epoch loop back where its checkpoint left it: weights and moments into the live variables, a copy of
+ * the best epoch's weights, the random generator, and the epoch to start from. Frees the checkpoint's tensors.
+ */
+export function resumeEpochLoop<P extends EpochProgress>(c: Checkpoint<P>, dir: string, params: Variables, optimizer: AdamW): { progress: P; rng: Rng; bestWeights?: Record<string, tf.Tensor>; firstEpoch: number } {
+  try {
+    resumeInto(c, dir, params, optimizer);
+    const bestWeights = c.tensors.best ? snapshot(c.tensors.best) : undefined;
+    return { progress: c.progress, rng: new Rng(c.rngState), bestWeights, firstEpoch: c.progress.finished ? Infinity : c.progress.epoch + 1 };
+  } finally {
+    disposeCheckpoint(c);
+  }
+}
+
+/** Writes an epoch loop's checkpoint (nothing without a directory), with the best epoch's weights if any. */
+export function saveEpochCheckpoint<P extends EpochProgress>(
+  dir: string | undefined,
+  kind: string,
+  progress: P,
+  rng: Rng,
+  params: Variables,
+  optimizer: AdamW,
+  options: Record<string, unknown>,
+  bestWeights?: Record<string, tf.Tensor>,
+): void {
+  if (!dir) return;
+  saveCheckpoint(dir, { kind, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options, tensors: trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {}) });
 }

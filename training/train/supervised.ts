@@ -6,7 +6,7 @@ import { disposeSnapshot, ModelInfo, NerModel, restore, snapshot } from '../mode
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { Rng } from '../util/random';
-import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, resumeInto, saveCheckpoint, trainingTensors } from './checkpoint';
+import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
 import { allowedMask, LabelledSentence } from './labels';
 import { AdamW, DEFAULT_ADAMW, linearSchedule } from './optimizer';
 import { supervisedStep } from './step';
@@ -86,12 +86,7 @@ export interface TrainHooks {
 
 const CHECKPOINT_KIND = 'supervised';
 
-interface SupervisedProgress {
-  /** Set by the final checkpoint: the weights are the best epoch's and there is nothing left to train. */
-  finished?: boolean;
-  epoch: number;
-  step: number;
-  seconds: number;
+interface SupervisedProgress extends EpochProgress {
   best: { epoch: number; f1: number };
   history: TrainResult['history'];
 }
@@ -165,23 +160,13 @@ export async function trainSupervised(
   let firstEpoch = 1;
   const elapsed = (): number => (Date.now() - started) / 1000;
   if (resume) {
-    try {
-      resumeInto(resume, hooks.checkpointDir as string, params, optimizer);
-      if (resume.tensors.best) bestWeights = snapshot(resume.tensors.best);
-    } finally {
-      disposeCheckpoint(resume);
-    }
-    rng = new Rng(resume.rngState);
-    ({ step, best, history } = resume.progress);
-    firstEpoch = resume.progress.finished ? Infinity : resume.progress.epoch + 1;
-    started -= resume.progress.seconds * 1000;
+    const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
+    ({ rng, bestWeights, firstEpoch } = r);
+    ({ step, best, history } = r.progress);
+    started -= r.progress.seconds * 1000;
   }
-  const checkpoint = (epoch: number, finished = false): void => {
-    if (!hooks.checkpointDir) return;
-    const progress: SupervisedProgress = { finished, epoch, step, seconds: elapsed(), best, history };
-    const tensors = trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {});
-    saveCheckpoint(hooks.checkpointDir, { kind: CHECKPOINT_KIND, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options: { ...opts }, tensors });
-  };
+  const checkpoint = (epoch: number, finished = false): void =>
+    saveEpochCheckpoint<SupervisedProgress>(hooks.checkpointDir, CHECKPOINT_KIND, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...opts }, bestWeights);
 
   try {
     outer: for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
