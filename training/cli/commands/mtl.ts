@@ -4,10 +4,9 @@ import { saveModel } from '../../model/model-io';
 import { scoreCorpus } from '../../multitask/evaluate';
 import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../multitask/pipeline';
 import { SHARINGS, Sharing } from '../../multitask/sharing';
-import { loadCorpora, loadEvaluationSplit } from '../../train/training-data';
-import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
-import { ProgressLine } from '../progress';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, corpusList, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
+import { loadEvaluationSplit } from '../../train/training-data';
+import { Command, intOption, numberOption, UsageError } from '../command';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS } from './shared';
 
 const D = DEFAULT_PIPELINE;
 
@@ -45,13 +44,7 @@ export const mtlTrainCommand: Command = {
     if (!SHARINGS.includes(sharing)) throw new UsageError(`--sharing must be one of ${SHARINGS.join(', ')}`);
     const sampling = values.sampling as PipelineOptions['sampling'];
     if (!['proportional', 'uniform', 'temperature'].includes(sampling)) throw new UsageError('--sampling must be proportional, uniform or temperature');
-    const root = corporaRootOption(values);
-    await startBackend(values);
-    const progress = new ProgressLine();
-    const corpora = loadCorpora(root, names);
-    const limit = intOption(values, 'max-train-sentences') ?? 0;
-    if (limit > 0) for (const c of corpora) c.train = c.train.slice(0, limit);
-    const words = await loadWordVectors(values, root, progress);
+    const { root, corpora, words, progress } = await trainingSetup(values, names);
     const options: Partial<PipelineOptions> = Object.fromEntries(
       Object.entries({
         sharing,

@@ -3,8 +3,9 @@ import { corporaRoot } from '../../data/corpora';
 import { ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
-import type { OptionSpec } from '../command';
-import type { ProgressLine } from '../progress';
+import { loadCorpora, LoadedCorpus } from '../../train/training-data';
+import { intOption, OptionSpec, startBackend } from '../command';
+import { ProgressLine } from '../progress';
 
 export const WORD_VECTOR_OPTIONS: Record<string, OptionSpec> = {
   embeddings: { type: 'string', description: 'word vectors file from `metabioner embed` (default: trained once from the corpora and cached)', valueName: 'FILE' },
@@ -48,4 +49,19 @@ export async function loadWordVectors(values: Record<string, unknown>, corporaRo
   });
   progress.done();
   return EmbeddingTable.load(cached);
+}
+
+/**
+ * What the training commands start with: the backend, the named corpora (train cut to --max-train-sentences)
+ * and the word vectors, with a progress line for the rest of the run.
+ */
+export async function trainingSetup(values: Record<string, unknown>, names: readonly string[]): Promise<{ root: string; corpora: LoadedCorpus[]; words: EmbeddingTable; progress: ProgressLine }> {
+  const root = corporaRootOption(values);
+  await startBackend(values);
+  const progress = new ProgressLine();
+  const corpora = loadCorpora(root, names);
+  const limit = intOption(values, 'max-train-sentences') ?? 0;
+  if (limit > 0) for (const c of corpora) c.train = c.train.slice(0, limit);
+  const words = await loadWordVectors(values, root, progress);
+  return { root, corpora, words, progress };
 }

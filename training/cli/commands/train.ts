@@ -3,10 +3,9 @@ import { evaluateModel } from '../../eval/evaluate-model';
 import { saveModel } from '../../model/model-io';
 import { packageRoot } from '../../io/paths';
 import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../train/supervised';
-import { loadCorpora, loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
-import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
-import { ProgressLine } from '../progress';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corporaRootOption, corpusList, loadWordVectors } from './shared';
+import { loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
+import { Command, intOption, numberOption, UsageError } from '../command';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -33,13 +32,7 @@ export const trainCommand: Command = {
   async run(values) {
     const names = corpusList(values.corpus);
     if (names.length === 0) throw new UsageError('train needs --corpus NAME');
-    const root = corporaRootOption(values);
-    await startBackend(values);
-    const progress = new ProgressLine();
-    const corpora = loadCorpora(root, names);
-    const limit = intOption(values, 'max-train-sentences') ?? 0;
-    if (limit > 0) for (const c of corpora) c.train = c.train.slice(0, limit);
-    const words = await loadWordVectors(values, root, progress);
+    const { root, corpora, words, progress } = await trainingSetup(values, names);
     const options: Partial<SupervisedOptions> = {
       epochs: intOption(values, 'epochs'),
       batchSize: intOption(values, 'batch-size'),
