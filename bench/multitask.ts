@@ -41,7 +41,8 @@ interface Settings {
   develLimit: number;
   testLimit: number;
   epochs: number;
-  /** Epochs of the second (sliced) stage of hierarchical sharing. */
+  /** Epochs of the fully shared first stage of hierarchical sharing, and of the second (sliced) stage. */
+  hierarchicalBaseEpochs: number;
   hierarchicalEpochs: number;
   fineTuneEpochs: number;
   fineTuneLr: number;
@@ -51,9 +52,11 @@ interface Settings {
   seed: number;
 }
 
+// Quick mode fits in well under an hour on 2 cores (measured: see docs/results/multitask.md). Fine-tuning gets a
+// new head, so it needs enough steps for that head to learn; its rate is half the multi-task one.
 const MODES: Record<Settings['mode'], Settings> = {
-  quick: { mode: 'quick', trainLimit: 300, develLimit: 100, testLimit: 300, epochs: 4, hierarchicalEpochs: 2, fineTuneEpochs: 2, fineTuneLr: 5e-4, patience: 5, hierarchicalLayers: 4, seed: 1 },
-  full: { mode: 'full', trainLimit: 0, develLimit: 0, testLimit: 0, epochs: 15, hierarchicalEpochs: 8, fineTuneEpochs: 3, fineTuneLr: 5e-4, patience: 3, hierarchicalLayers: 4, seed: 1 },
+  quick: { mode: 'quick', trainLimit: 400, develLimit: 100, testLimit: 500, epochs: 8, hierarchicalBaseEpochs: 5, hierarchicalEpochs: 3, fineTuneEpochs: 6, fineTuneLr: 1e-3, patience: 3, hierarchicalLayers: 4, seed: 1 },
+  full: { mode: 'full', trainLimit: 0, develLimit: 0, testLimit: 0, epochs: 15, hierarchicalBaseEpochs: 15, hierarchicalEpochs: 8, fineTuneEpochs: 5, fineTuneLr: 1e-3, patience: 3, hierarchicalLayers: 4, seed: 1 },
 };
 
 const RATES = [0.25, 0.5, 0.75, 1];
@@ -145,7 +148,7 @@ async function runUnit(unit: string, s: Settings, names: string[], words: Embedd
     r.model.dispose();
   } else if (unit === 'hierarchical-base') {
     // Every layer shared, a head per corpus: the start of each slicing rate (MTL-XC in the paper's terms).
-    const r = await trainMultiTask(corpora, words, { name: 'hierarchical-base', trainedOn: names }, { ...base, sharing: 'heads', layers: s.hierarchicalLayers }, hooks('hierarchical-base'), { params: {}, chars });
+    const r = await trainMultiTask(corpora, words, { name: 'hierarchical-base', trainedOn: names }, { ...base, sharing: 'heads', layers: s.hierarchicalLayers, epochs: s.hierarchicalBaseEpochs }, hooks('hierarchical-base'), { params: {}, chars });
     seconds['hierarchical-base'] = (Date.now() - started) / 1000;
     saveCheckpoint(path.join(dir, 'hierarchical-base'), { kind: 'start', progress: {}, rngState: 0, optimizerSteps: 0, options: {}, tensors: { params: r.model.params } });
     r.model.dispose();
@@ -224,7 +227,7 @@ function report(s: Settings, names: string[], dir: string, wallSeconds: number, 
     ...(missing.length ? [`**Partial run**: no results yet for ${missing.join(', ')} (their units did not finish).`, ''] : []),
     `Written by \`${command}\` on ${json.date.slice(0, 10)} (${json.machine}); wall time ${(wallSeconds / 60).toFixed(1)} min.`,
     '',
-    `Mode **${s.mode}**: ${s.trainLimit > 0 ? `${s.trainLimit} training sentences per corpus (fixed random subset)` : 'every training sentence'}, ${s.develLimit > 0 ? `${s.develLimit}` : 'all'} devel sentences per corpus for early stopping (mean devel F1 over corpora), ${s.testLimit > 0 ? `${s.testLimit} test sentences per corpus (fixed random subset)` : 'whole test splits'}; up to ${s.epochs} epochs (patience ${s.patience}), batch 10, AdamW 2e-3, dropout 0.5, seed ${s.seed}, 1-layer BiLSTM (128 per direction) except hierarchical: ${s.hierarchicalLayers} layers, first every layer shared for ${s.epochs} epochs, then the lower k of ${s.hierarchicalLayers} shared for ${s.hierarchicalEpochs} more (upper layers and CRF per corpus, starting from the shared weights). mtl-finetune: a new head per corpus on a copy of the mtl encoder, ${s.fineTuneEpochs} epochs at ${s.fineTuneLr}. Unified: one CRF over Disease, Chemical, Gene, Cell, Species (JNLPBA renamed by training/config/unified-types.json; scored on the renamed types), partial-label loss.`,
+    `Mode **${s.mode}**: ${s.trainLimit > 0 ? `${s.trainLimit} training sentences per corpus (fixed random subset)` : 'every training sentence'}, ${s.develLimit > 0 ? `${s.develLimit}` : 'all'} devel sentences per corpus for early stopping (mean devel F1 over corpora), ${s.testLimit > 0 ? `${s.testLimit} test sentences per corpus (fixed random subset)` : 'whole test splits'}; up to ${s.epochs} epochs (patience ${s.patience}, the best devel epoch kept), batch 10, AdamW 2e-3, dropout 0.5, seed ${s.seed}, 1-layer BiLSTM (128 per direction) except hierarchical: ${s.hierarchicalLayers} residual layers (128 per direction), first every layer shared for ${s.hierarchicalBaseEpochs} epochs, then the lower k of ${s.hierarchicalLayers} shared for ${s.hierarchicalEpochs} more (upper layers and CRF per corpus, starting from the shared weights). mtl-finetune: a new head per corpus on a copy of the mtl encoder, ${s.fineTuneEpochs} epochs at ${s.fineTuneLr}. Unified: one CRF over Disease, Chemical, Gene, Cell, Species (JNLPBA renamed by training/config/unified-types.json; scored on the renamed types), partial-label loss.`,
     '',
     `| setting | ${names.join(' | ')} | mean | train s |`,
     `| --- | ${names.map(() => '---:').join(' | ')} | ---: | ---: |`,

@@ -244,3 +244,23 @@ test('a task with zero query loss gets weight 0 and moves nothing; a batch of su
   assert.notDeepEqual(alone.values, initial);
   assert.equal(tf.memory().numTensors, tensorsBefore);
 });
+
+test('a residual stack adds each upper layer\'s input to its output; manifests without the flag keep the plain stack', () => {
+  const { shape: s0, batch } = tiny(3, 2);
+  const plainShape: TaggerShape = { ...s0, residual: false };
+  const vars = initParams(plainShape, 4);
+  const run = (shape: TaggerShape) => tf.tidy(() => encode(vars, shape, batch, { training: false, dropout: 0 }).arraySync());
+  const plain = run(plainShape);
+  const residual = run({ ...s0, residual: true });
+  assert.deepEqual(run(s0), plain, 'a shape without the field is the plain stack');
+  // The first layer's output is what the second adds: one layer of the same weights.
+  const first = run({ ...plainShape, layers: 1 });
+  let largest = 0;
+  for (let b = 0; b < plain.length; b++)
+    for (let t = 0; t < plain[b].length; t++)
+      for (let k = 0; k < plain[b][t].length; k++) {
+        assert.ok(Math.abs(residual[b][t][k] - (plain[b][t][k] + first[b][t][k])) < 1e-5);
+        largest = Math.max(largest, Math.abs(first[b][t][k]));
+      }
+  assert.ok(largest > 1e-3, 'the first layer has a non-trivial output');
+});

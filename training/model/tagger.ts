@@ -17,6 +17,11 @@ export interface TaggerShape {
   maxWordChars: number;
   hidden: number;
   layers: number;
+  /**
+   * Layers above the first add their input to their output: a stack of 3–4 BiLSTM layers trained from scratch
+   * barely learns in a few epochs without it. Absent in manifests written before it existed (= false).
+   */
+  residual?: boolean;
   numTags: number;
   /** Classes of the domain critic ω (0 = no critic). */
   numDomains: number;
@@ -29,6 +34,7 @@ export const DEFAULT_SHAPE: Omit<TaggerShape, 'wordDim' | 'charVocabSize' | 'num
   maxWordChars: 30,
   hidden: 128,
   layers: 1,
+  residual: true,
 };
 
 /** Parameters by name. Names start with the group they belong to: `enc.` (θ), `dec.` (φ), `critic.` (ω). */
@@ -179,8 +185,8 @@ export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: Forwar
   for (let l = 0; l < shape.layers; l++) {
     const fwd = direction(`enc.lstm${l}.fwd`, x, false);
     const bwd = direction(`enc.lstm${l}.bwd`, x, true);
-    const out = tf.concat([fwd, bwd], 2); // [T, B, 2H]
-    x = dropout(out.reshape([T * B, 2 * H]), opts) as tf.Tensor2D;
+    const out = tf.concat([fwd, bwd], 2).reshape([T * B, 2 * H]) as tf.Tensor2D;
+    x = dropout(l > 0 && shape.residual ? tf.add(out, x) : out, opts) as tf.Tensor2D;
   }
   return x.reshape([T, B, 2 * H]).transpose([1, 0, 2]);
 }
