@@ -252,7 +252,20 @@ test('ensureEmbeddings trains on train+devel of every corpus (shared sentences o
 
     const other = await ensureEmbeddings({ corporaRoot: root, cacheDir: cache, options: { ...options, seed: 7 } });
     assert.notEqual(other, file, 'other options, other cache entry');
-    fs.appendFileSync(path.join(root, 'B', 'devel.tsv'), '\nnewword\tO\nnewword\tO\n');
+    // A copied or re-synced corpus (new modification time, same text) reuses the entry.
+    const devel = path.join(root, 'B', 'devel.tsv');
+    fs.utimesSync(devel, new Date(), new Date(Date.now() + 60_000));
+    assert.equal(await ensureEmbeddings({ corporaRoot: root, cacheDir: cache, options, onProgress }), file);
+    assert.equal(progressCalls, 0, 'a touched corpus file is not retrained');
+    // An edit that keeps the size and the modification time still retrains.
+    const develText = fs.readFileSync(devel, 'utf8');
+    const { mtime: before } = fs.statSync(devel);
+    fs.writeFileSync(devel, develText.replace('devonly', 'devanly'));
+    fs.utimesSync(devel, before, before);
+    const edited = await ensureEmbeddings({ corporaRoot: root, cacheDir: cache, options });
+    assert.notEqual(edited, file, 'an edit of the same size retrains');
+    fs.writeFileSync(devel, develText);
+    fs.appendFileSync(devel, '\nnewword\tO\nnewword\tO\n');
     const changed = await ensureEmbeddings({ corporaRoot: root, cacheDir: cache, options });
     assert.notEqual(changed, file, 'a changed corpus file retrains');
     assert.ok(EmbeddingTable.load(changed).has('newword'));

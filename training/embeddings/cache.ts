@@ -43,13 +43,17 @@ export function embeddingText(root: string): string[][] {
   return out;
 }
 
-/** The cache file name for these options and the current state (names, sizes, mtimes) of the corpus files. */
+/**
+ * The cache file name for these options and the contents of the corpus files. Contents, not modification
+ * times: copying or re-syncing a corpus folder must not retrain (about ten minutes on one core), while an
+ * edit that keeps a file's size must.
+ */
 export function embeddingCacheKey(root: string, options: EmbeddingOptions): string {
   const h = createHash('sha256').update(JSON.stringify({ trainer: TRAINER_VERSION, savedBuckets: DEFAULT_SAVED_BUCKETS, options }));
   for (const corpus of listCorpora(root)) {
     for (const split of TEXT_SPLITS) {
-      const st = fs.statSync(splitFile(root, corpus, split));
-      h.update(`\n${corpus}/${split}:${st.size}:${st.mtimeMs}`);
+      h.update(`\n${corpus}/${split}:`);
+      h.update(fs.readFileSync(splitFile(root, corpus, split)));
     }
   }
   return h.digest('hex').slice(0, 16);
