@@ -17,7 +17,7 @@ export const mtlTrainCommand: Command = {
     ...CORPUS_OPTIONS,
     sharing: { type: 'string', description: SHARINGS.join(' | '), default: D.sharing, valueName: 'MODE' },
     'slicing-rate': { type: 'string', description: 'hierarchical: share the lower k of n BiLSTM layers, k/n in [0, 1]', default: String(D.slicingRate), valueName: 'R' },
-    layers: { type: 'string', description: 'stacked BiLSTM layers', default: String(D.layers), valueName: 'N' },
+    layers: { type: 'string', description: 'stacked BiLSTM layers (each above the first adds its input to its output)', default: String(D.layers), valueName: 'N' },
     hidden: { type: 'string', description: 'LSTM units per direction', default: String(D.hidden), valueName: 'N' },
     epochs: { type: 'string', description: 'maximum epochs of each multi-task stage', default: String(D.epochs), valueName: 'N' },
     'batch-size': { type: 'string', description: 'sentences per mini-batch (one corpus per batch)', default: String(D.batchSize), valueName: 'N' },

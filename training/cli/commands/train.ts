@@ -21,7 +21,7 @@ export const trainCommand: Command = {
     dropout: { type: 'string', description: 'dropout rate', default: String(DEFAULT_SUPERVISED.dropout), valueName: 'P' },
     patience: { type: 'string', description: 'epochs without a better devel F1 before stopping', default: String(DEFAULT_SUPERVISED.patience), valueName: 'N' },
     hidden: { type: 'string', description: 'LSTM units per direction', default: String(DEFAULT_SUPERVISED.hidden), valueName: 'N' },
-    layers: { type: 'string', description: 'stacked BiLSTM layers', default: String(DEFAULT_SUPERVISED.layers), valueName: 'N' },
+    layers: { type: 'string', description: 'stacked BiLSTM layers (each above the first adds its input to its output)', default: String(DEFAULT_SUPERVISED.layers), valueName: 'N' },
     seed: { type: 'string', description: 'random seed', default: String(DEFAULT_SUPERVISED.seed), valueName: 'N' },
     'max-minutes': { type: 'string', description: 'stop after this many minutes, keeping the best epoch (0 = no limit)', default: '0', valueName: 'M' },
     'max-train-sentences': { type: 'string', description: 'use only the first N training sentences of each corpus (0 = all)', default: '0', valueName: 'N' },
