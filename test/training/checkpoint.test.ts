@@ -8,6 +8,7 @@ import { fixturesRoot, listCorpora, loadSplit } from '../../training/data/corpor
 import { initBackend } from '../../training/engine/backend';
 import { metaTrain } from '../../training/meta/meta-train';
 import { metaTrainingCorpora } from '../../training/meta/tasks';
+import { trainMultiTask } from '../../training/multitask/mtl-train';
 import type { NerModel } from '../../training/model/ner-model';
 import { CheckpointError } from '../../training/train/checkpoint';
 import { trainSupervised } from '../../training/train/supervised';
@@ -21,7 +22,7 @@ before(async () => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function weights(model: NerModel): Record<string, number[]> {
+function weights(model: Pick<NerModel, 'params'>): Record<string, number[]> {
   return Object.fromEntries(Object.entries(model.params).map(([n, v]) => [n, Array.from(v.dataSync())]));
 }
 
@@ -88,4 +89,29 @@ test('supervised training resumes at the epoch after its last checkpoint, with t
 
   fs.writeFileSync(path.join(dir, 'tensors.bin'), 'damaged');
   await assert.rejects(trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir }), /does not match its checksum/);
+});
+
+test('multi-task training (hierarchical, two corpora, private upper layers) resumes with the weights of an uninterrupted run', async () => {
+  const corpora = loadCorpora(fixturesRoot(), ['NCBI-disease', 'S800']).map((c) => ({ ...c, train: c.train.slice(0, 30), devel: c.devel.slice(0, 15) }));
+  const options = { sharing: 'hierarchical' as const, slicingRate: 0.5, layers: 2, hidden: 8, epochs: 2, patience: 5, seed: 4 };
+  const info = { name: 'mtl-ckpt', trainedOn: ['NCBI-disease', 'S800'] };
+  const straight = await trainMultiTask(corpora, new HashedVectors(16), info, options);
+
+  const dir = path.join(tmp, 'multitask');
+  const controller = new AbortController();
+  const first = await trainMultiTask(corpora, new HashedVectors(16), info, options, {
+    checkpointDir: dir,
+    signal: controller.signal,
+    onProgress: (p) => p.epoch === 2 && p.phase === 'train' && controller.abort(),
+  });
+  assert.equal(first.stoppedBy, 'cancelled');
+  first.model.dispose();
+
+  const epochs: number[] = [];
+  const resumed = await trainMultiTask(corpora, new HashedVectors(16), info, options, { checkpointDir: dir, onProgress: (p) => p.phase === 'train' && epochs.push(p.epoch) });
+  assert.ok(epochs.length > 0 && epochs.every((e) => e === 2), `resumed epochs ${[...new Set(epochs)]}`);
+  assert.ok(Object.keys(resumed.model.params).some((n) => n.startsWith('enc.@S800.lstm1.')), 'the upper layer is private');
+  assert.deepEqual(weights(resumed.model), weights(straight.model));
+  resumed.model.dispose();
+  straight.model.dispose();
 });
