@@ -14,16 +14,8 @@ BIN="$PREFIX/node_modules/code-server/out/node/entry.js"
 
 log() { echo "[setup-e2e] $*" >&2; }
 
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "apt-get install ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source=lib/apt-install.sh
+source scripts/lib/apt-install.sh
 
 # The browser: Debian's chromium (playwright's own download does not work here). libkrb5-dev: the `kerberos`
 # module of code-server compiles against gssapi; ripgrep: its `rg` stands in for @vscode/ripgrep's download.

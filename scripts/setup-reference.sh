@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the PyTorch reference that the engine-equivalence test and `npm run bench:engine` compare TensorFlow.js
+# against: Debian's python3-torch (about a minute), run as /usr/bin/python3. Without it that test is skipped.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/apt-install.sh
+source scripts/lib/apt-install.sh
+apt_install python3 python3-torch
+/usr/bin/python3 -c 'import torch'
