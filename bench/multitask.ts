@@ -6,6 +6,7 @@
  *
  *   npm run bench:multitask                  # quick mode (see MODES)
  *   npm run bench:multitask -- --mode full   # every sentence, early stopping, whole test splits
+ *   npm run bench:multitask -- --seed 2      # another sample: other subsets and initialisation (multitask-seed2.*)
  *
  * All settings train with the same multi-task trainer (a single-task run is a one-corpus run), the same
  * options and seed. Units of work run in child processes, `--jobs` at a time (one core each); hierarchical
@@ -216,7 +217,9 @@ function report(s: Settings, names: string[], dir: string, wallSeconds: number, 
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, wasm backend`,
   };
   const resultsDir = path.join(packageRoot(), 'docs', 'results');
-  writeFileAtomic(path.join(resultsDir, 'multitask.json'), JSON.stringify(json, null, 1) + '\n');
+  // Another seed is a second sample of the same benchmark (other subsets, other initialisation), kept beside the first.
+  const stem = s.seed === MODES[s.mode].seed ? 'multitask' : `multitask-seed${s.seed}`;
+  writeFileAtomic(path.join(resultsDir, `${stem}.json`), JSON.stringify(json, null, 1) + '\n');
   const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : (100 * x).toFixed(1));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const secondsOf = (k: string) => Object.entries(seconds).filter(([n]) => n === k || n.startsWith(`${k}/`)).reduce((a, [, v]) => a + v, 0) + (k.startsWith('hierarchical-') ? (seconds['hierarchical-base'] ?? 0) : 0) + (k === 'mtl-finetune' ? (seconds.mtl ?? 0) : 0);
@@ -235,7 +238,7 @@ function report(s: Settings, names: string[], dir: string, wallSeconds: number, 
   ];
   if (json.merged_f1_unified) lines.push(`| unified (merged) | ${names.map((c) => pct(json.merged_f1_unified?.[c])).join(' | ')} | ${pct(mean(names.map((c) => json.merged_f1_unified?.[c] ?? 0)))} | |`);
   lines.push('', 'F1 in %. "train s" sums the training time of the setting (hierarchical: with its shared first stage; mtl-finetune: with the mtl run it starts from).', '');
-  writeFileAtomic(path.join(resultsDir, 'multitask.md'), lines.join('\n'));
+  writeFileAtomic(path.join(resultsDir, `${stem}.md`), lines.join('\n'));
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -247,6 +250,7 @@ async function main(): Promise<void> {
       jobs: { type: 'string', default: '2' },
       unit: { type: 'string' },
       'train-limit': { type: 'string' },
+      seed: { type: 'string' },
       epochs: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
@@ -257,6 +261,7 @@ async function main(): Promise<void> {
   if (!MODES[values.mode as Settings['mode']]) throw new Error('--mode must be quick or full');
   if (values['train-limit']) s.trainLimit = Number(values['train-limit']);
   if (values.epochs) s.epochs = Number(values.epochs);
+  if (values.seed) s.seed = Number(values.seed);
   const root = corporaRoot();
   const names = values.corpora ? values.corpora.split(',') : listCorpora(root);
   const embeddingsFile = await ensureEmbeddings({ corporaRoot: root, cacheDir: path.join(cacheDir(), 'embeddings') });
