@@ -11,7 +11,7 @@ import { metaTrainingCorpora } from '../../training/meta/tasks';
 import { trainMultiTask } from '../../training/multitask/mtl-train';
 import type { NerModel } from '../../training/model/ner-model';
 import { CheckpointError } from '../../training/train/checkpoint';
-import { trainSupervised } from '../../training/train/supervised';
+import { TrainHooks, trainSupervised } from '../../training/train/supervised';
 import { loadCorpora, trainingDataOf } from '../../training/train/training-data';
 import { HashedVectors } from '../helpers/hashed-vectors';
 
@@ -61,6 +61,21 @@ test('a stopped meta-training run resumes from its checkpoint and ends with the 
   );
 });
 
+/**
+ * Runs `train` into `dir`, cancelled as soon as its second epoch starts, then again from the checkpoint; checks
+ * that the second run trains only epoch 2 and returns its result.
+ */
+async function stopInEpoch2AndResume<R extends { model: { dispose(): void }; stoppedBy: string }>(dir: string, train: (hooks: TrainHooks) => Promise<R>): Promise<R> {
+  const controller = new AbortController();
+  const first = await train({ checkpointDir: dir, signal: controller.signal, onProgress: (p) => p.epoch === 2 && p.phase === 'train' && controller.abort() });
+  assert.equal(first.stoppedBy, 'cancelled');
+  first.model.dispose();
+  const epochs: number[] = [];
+  const resumed = await train({ checkpointDir: dir, onProgress: (p) => p.phase === 'train' && epochs.push(p.epoch) });
+  assert.ok(epochs.length > 0 && epochs.every((e) => e === 2), `resumed epochs ${[...new Set(epochs)]}`);
+  return resumed;
+}
+
 test('supervised training resumes at the epoch after its last checkpoint, with the same result', async () => {
   const data = trainingDataOf(loadCorpora(fixturesRoot(), ['S800']));
   data.train = data.train.slice(0, 40);
@@ -70,18 +85,7 @@ test('supervised training resumes at the epoch after its last checkpoint, with t
   const straight = await trainSupervised(data, new HashedVectors(16), info, options);
 
   const dir = path.join(tmp, 'supervised');
-  const controller = new AbortController();
-  const first = await trainSupervised(data, new HashedVectors(16), info, options, {
-    checkpointDir: dir,
-    signal: controller.signal,
-    onProgress: (p) => p.epoch === 2 && p.phase === 'train' && controller.abort(),
-  });
-  assert.equal(first.stoppedBy, 'cancelled');
-  first.model.dispose();
-
-  const epochs: number[] = [];
-  const resumed = await trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir, onProgress: (p) => p.phase === 'train' && epochs.push(p.epoch) });
-  assert.ok(epochs.length > 0 && epochs.every((e) => e === 2), `resumed epochs ${[...new Set(epochs)]}`);
+  const resumed = await stopInEpoch2AndResume(dir, (hooks) => trainSupervised(data, new HashedVectors(16), info, options, hooks));
   assert.deepEqual(resumed.history, straight.history.map((h, i) => ({ ...h, seconds: resumed.history[i].seconds })));
   assert.deepEqual(weights(resumed.model), weights(straight.model));
   resumed.model.dispose();
@@ -97,19 +101,7 @@ test('multi-task training (hierarchical, two corpora, private upper layers) resu
   const info = { name: 'mtl-ckpt', trainedOn: ['NCBI-disease', 'S800'] };
   const straight = await trainMultiTask(corpora, new HashedVectors(16), info, options);
 
-  const dir = path.join(tmp, 'multitask');
-  const controller = new AbortController();
-  const first = await trainMultiTask(corpora, new HashedVectors(16), info, options, {
-    checkpointDir: dir,
-    signal: controller.signal,
-    onProgress: (p) => p.epoch === 2 && p.phase === 'train' && controller.abort(),
-  });
-  assert.equal(first.stoppedBy, 'cancelled');
-  first.model.dispose();
-
-  const epochs: number[] = [];
-  const resumed = await trainMultiTask(corpora, new HashedVectors(16), info, options, { checkpointDir: dir, onProgress: (p) => p.phase === 'train' && epochs.push(p.epoch) });
-  assert.ok(epochs.length > 0 && epochs.every((e) => e === 2), `resumed epochs ${[...new Set(epochs)]}`);
+  const resumed = await stopInEpoch2AndResume(path.join(tmp, 'multitask'), (hooks) => trainMultiTask(corpora, new HashedVectors(16), info, options, hooks));
   assert.ok(Object.keys(resumed.model.params).some((n) => n.startsWith('enc.@S800.lstm1.')), 'the upper layer is private');
   assert.deepEqual(weights(resumed.model), weights(straight.model));
   resumed.model.dispose();
