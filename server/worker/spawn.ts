@@ -1,22 +1,11 @@
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../training/parallel/worker-entry';
 import type { FromWorker, ToWorker, WorkerOutput, WorkerTask } from './messages';
 
-/**
- * How to start a worker: the bundled dist/training-worker.js beside dist/server.js, or — when the server itself
- * runs from the TypeScript sources (tests, `node --import tsx server/main.ts`) — a two-line bootstrap that
- * registers tsx's require hook in the worker and then loads worker-main.ts (`--import tsx` in a worker's
- * execArgv does not reach the worker's entry script on Node 20).
- */
-export function workerEntry(): { script: string; eval: boolean } {
-  if (__filename.endsWith('.ts')) {
-    const main = path.join(__dirname, 'worker-main.ts');
-    // resolved at run time (createRequire), so that the bundler does not try to include tsx
-    const tsx = createRequire(__filename).resolve('tsx/cjs');
-    return { script: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(main)});`, eval: true };
-  }
-  return { script: path.join(__dirname, 'training-worker.js'), eval: false };
+/** The server's worker: dist/training-worker.js, or worker-main.ts when the server runs from its sources. */
+function serverWorkerEntry(): { script: string; eval: boolean } {
+  return workerEntry(path.join(__dirname, 'worker-main.ts'), 'training-worker');
 }
 
 export class CancelledError extends Error {
@@ -42,7 +31,7 @@ export class WorkerRun<T extends WorkerOutput> {
     task: WorkerTask,
     handlers: WorkerHandlers = {},
   ) {
-    const entry = workerEntry();
+    const entry = serverWorkerEntry();
     // The worker's console goes to our stderr: with --stdio, our stdout is the LSP channel.
     this.worker = new Worker(entry.script, { eval: entry.eval, workerData: task, stdout: true, stderr: true });
     this.worker.stdout.pipe(process.stderr);
