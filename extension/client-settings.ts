@@ -1,5 +1,5 @@
 /**
- * The client's own settings (`metabioner.decorations.*`, `metabioner.hardness.*`): schema in package.json →
+ * The client's own settings (`metabioner.decorations.*`, `metabioner.hardness.*`; `corporaRoot` and `workers` are read too): schema in package.json →
  * this typed object → the features. The server's settings (`Settings` in server/protocol.ts) are pulled by
  * the server itself through workspace/configuration. No `vscode` import: tested in plain Node.
  */
@@ -8,6 +8,8 @@ export interface ClientConfig {
   hardness: { k: number; tasks: number; innerSteps: number };
   /** The server's corpora folder setting, read here too to list corpora for the panel and the hardness view. */
   corporaRoot: string;
+  /** The server's worker-count setting (0 = every core), read here too as the training panel's default. */
+  workers: number;
 }
 
 /** Defaults, key by key as in package.json (a test checks that they agree). */
@@ -29,6 +31,7 @@ export function toClientConfig(get: (key: string) => unknown): ClientConfig {
   const colours = get('decorations.colors');
   const enabled = get('decorations.enabled');
   const root = get('corporaRoot');
+  const workers = get('workers');
   return {
     decorations: {
       enabled: typeof enabled === 'boolean' ? enabled : CLIENT_DEFAULTS['decorations.enabled'],
@@ -36,5 +39,6 @@ export function toClientConfig(get: (key: string) => unknown): ClientConfig {
     },
     hardness: { k: int('hardness.k', 1, 100), tasks: int('hardness.tasks', 1, 50), innerSteps: int('hardness.innerSteps', 1, 20) },
     corporaRoot: typeof root === 'string' ? root : '',
+    workers: typeof workers === 'number' && Number.isFinite(workers) ? Math.min(256, Math.max(0, Math.round(workers))) : 0,
   };
 }

@@ -27,6 +27,7 @@ export class TrainingView implements vscode.WebviewViewProvider {
     ctx.push(
       vscode.window.registerWebviewViewProvider(TrainingView.viewType, this),
       ctx.onStatus(() => void this.pushState()),
+      ctx.onConfig(() => void this.pushState()),
       { dispose: () => this.saveTimer && this.save() },
     );
     ctx.onClient((client) => this.attach(client));
@@ -114,7 +115,7 @@ export class TrainingView implements vscode.WebviewViewProvider {
 
   private async state(): Promise<M.PanelState> {
     const serverState = this.ctx.client?.isRunning() ? this.ctx.status.state : 'stopped';
-    const state: M.PanelState = { folders: [], jobs: [], models: [], jobModels: [], serverState };
+    const state: M.PanelState = { folders: [], jobs: [], models: [], jobModels: [], serverState, workers: this.ctx.config.workers };
     if (serverState !== 'ready') return state;
     const client = this.ctx.ready;
     const [folders, jobs, models] = await Promise.all([

@@ -59,6 +59,8 @@ export interface PanelState {
   /** A finished job's model folder is listed too, under its job id. */
   jobModels: { jobId: string; path: string }[];
   serverState: 'loading' | 'ready' | 'error' | 'stopped';
+  /** The `metabioner.workers` setting (0 = every core): the form's worker count until the user changes it. */
+  workers: number;
 }
 
 // -----------------------------------------------------------------------------------------------------
@@ -109,6 +111,8 @@ export interface FormValues {
   hidden: number;
   lr: number;
   seed: number;
+  /** Worker threads of the job; 0 = every core. */
+  workers: number;
 }
 
 export const DEFAULT_FORM: FormValues = {
@@ -123,6 +127,7 @@ export const DEFAULT_FORM: FormValues = {
   hidden: 64,
   lr: 0.002,
   seed: 1,
+  workers: 0,
 };
 
 /** The job a form describes (pure, shared by the webview and the tests). */
@@ -130,11 +135,11 @@ export function jobParams(f: FormValues): JobParams {
   const corporaRoot = f.root || undefined;
   switch (f.method) {
     case 'supervised':
-      return { kind: 'supervised', corpora: f.corpora, corporaRoot, epochs: f.iterations, lr: f.lr, hidden: f.hidden, seed: f.seed };
+      return { kind: 'supervised', corpora: f.corpora, corporaRoot, epochs: f.iterations, lr: f.lr, hidden: f.hidden, seed: f.seed, workers: f.workers };
     case 'mtl-heads':
     case 'mtl-hierarchical':
     case 'mtl-unified':
-      return { kind: 'multitask', corpora: f.corpora, corporaRoot, sharing: f.method.slice(4) as 'heads' | 'hierarchical' | 'unified', epochs: f.iterations, hidden: f.hidden, seed: f.seed };
+      return { kind: 'multitask', corpora: f.corpora, corporaRoot, sharing: f.method.slice(4) as 'heads' | 'hierarchical' | 'unified', epochs: f.iterations, hidden: f.hidden, seed: f.seed, workers: f.workers };
     default:
       return {
         kind: 'meta',
@@ -147,6 +152,7 @@ export function jobParams(f: FormValues): JobParams {
         innerSteps: f.innerSteps,
         hidden: f.hidden,
         seed: f.seed,
+        workers: f.workers,
         checkpointEvery: Math.max(1, Math.min(10, Math.floor(f.iterations / 10))),
       };
   }

@@ -19,12 +19,14 @@ declare function acquireVsCodeApi(): VsCodeApi;
 interface ViewState {
   form: M.FormValues;
   selected?: string;
+  /** The user set the worker count: the `workers` setting no longer replaces it. */
+  workersEdited?: boolean;
 }
 
 const vscode = acquireVsCodeApi();
 const saved = (vscode.getState() as ViewState | undefined) ?? { form: M.DEFAULT_FORM };
-let view: ViewState = { form: { ...M.DEFAULT_FORM, ...saved.form }, selected: saved.selected };
-let panel: M.PanelState = { folders: [], jobs: [], models: [], jobModels: [], serverState: 'loading' };
+let view: ViewState = { form: { ...M.DEFAULT_FORM, ...saved.form }, selected: saved.selected, workersEdited: saved.workersEdited };
+let panel: M.PanelState = { folders: [], jobs: [], models: [], jobModels: [], serverState: 'loading', workers: M.DEFAULT_FORM.workers };
 const charts: { loss?: uPlot; f1?: uPlot; hardness?: uPlot } = {};
 
 const send = <P>(type: M.IpcCommandType<P>, params: P) => vscode.postMessage(M.message(type, params));
@@ -70,6 +72,7 @@ function numberInput(key: keyof M.FormValues, min: number, max: number, step = 1
   input.addEventListener('change', () => {
     const v = Number(input.value);
     if (Number.isFinite(v)) (view.form as unknown as Record<string, unknown>)[key] = v;
+    if (key === 'workers') view.workersEdited = true;
     save();
   });
   return input;
@@ -124,6 +127,7 @@ function renderForm(): void {
   form.append(field('Hidden size (LSTM)', numberInput('hidden', 4, 512)));
   if (f.method === 'supervised') form.append(field('Learning rate', numberInput('lr', 1e-5, 1, 0.0001)));
   form.append(field('Seed', numberInput('seed', 0, 1e9)));
+  form.append(field('Workers', numberInput('workers', 0, 256), '0 = every core'));
   const start = h('button', { type: 'submit', id: 'start', text: 'Start training', disabled: panel.serverState !== 'ready' });
   form.append(start);
   form.onsubmit = (e) => {
@@ -270,6 +274,7 @@ window.addEventListener('message', (e: MessageEvent) => {
   const msg = e.data;
   if (M.is(msg, M.StateNotification)) {
     panel = msg.params;
+    if (!view.workersEdited) view.form.workers = panel.workers;
     if (!panel.jobs.some((j) => j.id === view.selected)) view.selected = panel.jobs[0]?.id;
     save();
     renderAll();

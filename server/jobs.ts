@@ -8,6 +8,9 @@ import { WorkerRun } from './worker/spawn';
 
 const JOB_FILE = 'job.json';
 
+/** The settings a job's worker is started with. */
+export type JobSettings = Pick<Settings, 'backend' | 'workers'>;
+
 export interface JobEvents {
   onState(job: JobInfo): void;
   onMetrics(id: string, metrics: JobMetrics): void;
@@ -62,26 +65,31 @@ export class JobManager {
     this.events.onState({ ...job });
   }
 
-  start(params: JobParams, corporaRoot: string, wordsFrom: string, backend: Settings['backend']): JobInfo {
+  /**
+   * Starts a job in its own worker. `settings` are the server's settings when it starts (and again on each
+   * resume): the backend, and the worker count used when the job's parameters give none.
+   */
+  start(params: JobParams, corporaRoot: string, wordsFrom: string, settings: JobSettings): JobInfo {
     jobKind(params.kind).validate(params);
     const id = `${params.kind}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
     fs.mkdirSync(this.dirOf(id), { recursive: true });
     const job: JobInfo = { id, kind: params.kind, params: { ...params, corporaRoot: params.corporaRoot ?? corporaRoot }, state: 'running', created: new Date().toISOString(), resumable: false };
     this.jobs.set(id, job);
-    this.launch(job, wordsFrom, backend);
+    this.launch(job, wordsFrom, settings);
     return { ...job };
   }
 
-  resume(id: string, wordsFrom: string, backend: Settings['backend']): JobInfo {
+  resume(id: string, wordsFrom: string, settings: JobSettings): JobInfo {
     const job = this.get(id);
     if (this.runs.has(id)) throw new Error(`Job ${id} is already running.`);
     if (job.state === 'finished') throw new Error(`Job ${id} has finished; its model is ${job.modelPath}.`);
-    this.launch(job, wordsFrom, backend);
+    this.launch(job, wordsFrom, settings);
     return { ...job };
   }
 
-  private launch(job: JobInfo, wordsFrom: string, backend: Settings['backend']): void {
-    const run = new WorkerRun<JobOutput>(`${job.kind} training`, { kind: 'job', params: job.params, wordsFrom, jobDir: this.dirOf(job.id), backend }, {
+  private launch(job: JobInfo, wordsFrom: string, settings: JobSettings): void {
+    const task = { kind: 'job' as const, params: job.params, wordsFrom, jobDir: this.dirOf(job.id), backend: settings.backend, workers: settings.workers };
+    const run = new WorkerRun<JobOutput>(`${job.kind} training`, task, {
       onMetrics: (metrics) => {
         job.metrics = metrics;
         this.events.onMetrics(job.id, metrics);

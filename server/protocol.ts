@@ -37,6 +37,8 @@ export interface Settings {
   adaptEpochs: number;
   /** Learning rate of the adaptation. */
   adaptLearningRate: number;
+  /** Worker threads for training and tagging; 0 = every core. */
+  workers: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -48,6 +50,7 @@ export const DEFAULT_SETTINGS: Settings = {
   corporaRoot: '',
   adaptEpochs: 15,
   adaptLearningRate: 1e-2,
+  workers: 0,
 };
 
 /** What the client may pass in `initializationOptions`. */
@@ -331,6 +334,8 @@ export interface SupervisedJobParams {
   maxTrainSentences?: number;
   /** Checkpoint every N epochs (default 1). */
   checkpointEvery?: number;
+  /** Worker threads (0: every core); default: the `workers` setting. */
+  workers?: number;
 }
 
 export interface MetaJobParams {
@@ -347,6 +352,8 @@ export interface MetaJobParams {
   seed?: number;
   /** Checkpoint every N iterations (default 10). */
   checkpointEvery?: number;
+  /** Worker threads (0: every core); default: the `workers` setting. */
+  workers?: number;
 }
 
 /**
@@ -366,6 +373,8 @@ export interface MultitaskJobParams {
   maxTrainSentences?: number;
   /** Checkpoint every N epochs (default 1). */
   checkpointEvery?: number;
+  /** Worker threads (0: every core); default: the `workers` setting. */
+  workers?: number;
 }
 
 export type JobParams = SupervisedJobParams | MetaJobParams | MultitaskJobParams;

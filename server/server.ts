@@ -574,13 +574,13 @@ export class MetaBioNerServer {
     c.onRequest(P.StartJobRequest.type, guarded(async (p: P.JobParams) => {
       await this.ready;
       const settings = await this.settings.get();
-      return this.jobs.start(p, settings.corporaRoot || defaultCorporaRoot(), this.models.activeDir, settings.backend);
+      return this.jobs.start(p, settings.corporaRoot || defaultCorporaRoot(), this.models.activeDir, settings);
     }));
     c.onRequest(P.StopJobRequest.type, guarded((p: P.JobIdParams) => this.jobs.stop(p.id)));
     c.onRequest(P.ResumeJobRequest.type, guarded(async (p: P.JobIdParams) => {
       await this.ready;
       const settings = await this.settings.get();
-      return this.jobs.resume(p.id, this.models.activeDir, settings.backend);
+      return this.jobs.resume(p.id, this.models.activeDir, settings);
     }));
     c.onRequest(P.ListJobsRequest.type, () => this.jobs.list());
   }

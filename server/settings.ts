@@ -3,6 +3,15 @@ import { DEFAULT_SETTINGS, Settings } from './protocol';
 
 const BACKENDS: readonly Settings['backend'][] = ['auto', 'wasm', 'cpu', 'node', 'node-gpu'];
 
+/** Most worker threads a setting may ask for (as in package.json). */
+export const MAX_WORKERS = 256;
+
+/** The worker-count setting: a whole number in 0..MAX_WORKERS (0 = every core); numbers outside are clamped, anything else is the default. */
+function workerCount(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return DEFAULT_SETTINGS.workers;
+  return Math.min(MAX_WORKERS, Math.max(0, Math.round(v)));
+}
+
 /** A typed, checked copy of whatever the client sent: unknown keys dropped, wrong types replaced by defaults. */
 export function toSettings(raw: unknown): Settings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
@@ -20,6 +29,7 @@ export function toSettings(raw: unknown): Settings {
     corporaRoot: str('corporaRoot'),
     adaptEpochs: Math.round(num('adaptEpochs', 1, 1000)),
     adaptLearningRate: num('adaptLearningRate', 1e-6, 1),
+    workers: workerCount(r.workers),
   };
 }
 

@@ -10,11 +10,14 @@ import { MultiTaskModel } from '../../training/multitask/mtl-model';
 import { runMultiTaskPipeline } from '../../training/multitask/pipeline';
 import { SHARINGS } from '../../training/multitask/sharing';
 import { saveModel } from '../../training/model/model-io';
+import { resolveWorkers } from '../../training/parallel/worker-entry';
 import type { JobKind, JobMetrics, JobParams, MetaJobParams, MultitaskJobParams, SupervisedJobParams } from '../protocol';
 
 export interface JobContext {
   words: WordVectors;
   corporaRoot: string;
+  /** The `workers` setting (0 = every core): the worker count of a job whose parameters give none. */
+  workers: number;
   /** The job's checkpoint folder: the loop resumes from it when it holds a checkpoint. */
   checkpointDir: string;
   signal: AbortSignal;
@@ -40,6 +43,21 @@ export interface JobKindSpec<P extends JobParams = JobParams> {
   run(params: P, ctx: JobContext): Promise<JobRun>;
 }
 
+/** A job's `workers` parameter, when given: a whole number ≥ 0 (0 = every core). */
+function validateWorkers(p: JobParams): void {
+  if (p.workers !== undefined && !(Number.isInteger(p.workers) && p.workers >= 0)) {
+    throw new Error(`"workers" must be a whole number ≥ 0 (0 = every core), not ${JSON.stringify(p.workers)}`);
+  }
+}
+
+/**
+ * The worker count a job trains with, for the training loop's hooks: the job's own, else the setting; 0 means
+ * every core. Spread into the hooks object (`{ ...parallelism(p, ctx), signal, … }`).
+ */
+export function parallelism(p: JobParams, ctx: Pick<JobContext, 'workers'>): { workers: number } {
+  return { workers: resolveWorkers(p.workers ?? ctx.workers) };
+}
+
 /** Drops undefined entries, so that the library's defaults apply. */
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -48,6 +66,7 @@ function defined<T extends object>(o: T): Partial<T> {
 const supervised: JobKindSpec<SupervisedJobParams> = {
   validate(p) {
     if (!Array.isArray(p.corpora) || p.corpora.length === 0) throw new Error('a supervised job needs "corpora": the corpus folders to train on');
+    validateWorkers(p);
   },
   async run(p, ctx) {
     const corpora = loadCorpora(ctx.corporaRoot, p.corpora);
@@ -58,6 +77,7 @@ const supervised: JobKindSpec<SupervisedJobParams> = {
       { name: p.corpora.join('+'), trainedOn: p.corpora.map((c) => `${c}/train`), command: `language server job ${JSON.stringify(p)}` },
       defined({ epochs: p.epochs, batchSize: p.batchSize, lr: p.lr, hidden: p.hidden, patience: p.patience, seed: p.seed }),
       {
+        ...parallelism(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 1,
@@ -75,6 +95,7 @@ const meta: JobKindSpec<MetaJobParams> = {
   validate(p) {
     if (!META_METHODS.includes(p.method)) throw new Error(`unknown meta-learning method "${p.method}"; one of ${META_METHODS.join(', ')}`);
     if (!DOMAINS[p.target]) throw new Error(`unknown target domain "${p.target}"; one of ${Object.keys(DOMAINS).join(', ')}`);
+    validateWorkers(p);
   },
   async run(p, ctx) {
     const sources = metaTrainingCorpora(p.target, listCorpora(ctx.corporaRoot));
@@ -85,6 +106,7 @@ const meta: JobKindSpec<MetaJobParams> = {
       ctx.words,
       defined({ method: p.method, k: p.k, iterations: p.iterations, tasksPerIteration: p.tasksPerIteration, innerSteps: p.innerSteps, hidden: p.hidden, seed: p.seed }),
       {
+        ...parallelism(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 10,
@@ -103,6 +125,7 @@ const multitask: JobKindSpec<MultitaskJobParams> = {
   validate(p) {
     if (!Array.isArray(p.corpora) || p.corpora.length < 2) throw new Error('a multi-task job needs "corpora": at least two corpus folders');
     if (p.sharing !== undefined && !SHARINGS.includes(p.sharing)) throw new Error(`unknown sharing "${p.sharing}"; one of ${SHARINGS.join(', ')}`);
+    validateWorkers(p);
   },
   async run(p, ctx) {
     const corpora = loadCorpora(ctx.corporaRoot, p.corpora);
@@ -113,6 +136,7 @@ const multitask: JobKindSpec<MultitaskJobParams> = {
       { name: `multitask-${p.corpora.join('+')}`, trainedOn: p.corpora.map((c) => `${c}/train`), command: `language server job ${JSON.stringify(p)}` },
       defined({ sharing: p.sharing, sampling: p.sampling, slicingRate: p.slicingRate, epochs: p.epochs, hidden: p.hidden, seed: p.seed }),
       {
+        ...parallelism(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 1,

@@ -31,6 +31,8 @@ export interface JobTask {
   /** Model whose word vectors the job trains with. */
   wordsFrom: string;
   jobDir: string;
+  /** The `workers` setting (0 = every core), for a job whose parameters give no worker count. */
+  workers: number;
 }
 
 export type WorkerTask = (AdaptTask | HardnessTask | JobTask) & { backend: Settings['backend'] };

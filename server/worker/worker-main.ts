@@ -52,6 +52,7 @@ async function runJob(task: JobTask): Promise<WorkerOutput> {
   const run = await spec.run(task.params, {
     words: base.words,
     corporaRoot: (task.params as { corporaRoot: string }).corporaRoot,
+    workers: task.workers,
     checkpointDir: jobCheckpointDir(task.jobDir),
     signal: controller.signal,
     report: (metrics: JobMetrics) => {

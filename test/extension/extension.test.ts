@@ -46,16 +46,22 @@ test('the client settings: schema defaults agree with the typed defaults; bad va
   const props = manifest.contributes.configuration.properties as Record<string, { default: unknown }>;
   for (const [key, value] of Object.entries(CLIENT_DEFAULTS)) assert.deepEqual(props[`metabioner.${key}`]?.default, value, key);
   const c = toClientConfig((k) => ({ 'hardness.k': 500, 'hardness.tasks': 'x', 'decorations.colors': { Disease: '#123456', Gene: 'red' }, 'decorations.enabled': false } as Record<string, unknown>)[k]);
-  assert.deepEqual(c, { decorations: { enabled: false, colors: { Disease: '#123456' } }, hardness: { k: 100, tasks: 6, innerSteps: 2 }, corporaRoot: '' });
+  assert.deepEqual(c, { decorations: { enabled: false, colors: { Disease: '#123456' } }, hardness: { k: 100, tasks: 6, innerSteps: 2 }, corporaRoot: '', workers: 0 });
+  // The server's worker-count setting, read as the training panel's default: clamped like the server does.
+  assert.equal(toClientConfig((k) => (k === 'workers' ? 3 : undefined)).workers, 3);
+  assert.equal(toClientConfig((k) => (k === 'workers' ? -2 : undefined)).workers, 0);
+  assert.equal(toClientConfig((k) => (k === 'workers' ? 'all' : undefined)).workers, 0);
 });
 
 test('the training panel turns its form into the server job of each method', () => {
   assert.equal(METHODS.length, 8);
   assert.deepEqual(jobParams({ ...DEFAULT_FORM, method: 'maml', root: '/c', k: 3, iterations: 40 }), {
-    kind: 'meta', method: 'maml', target: 'Disease', corporaRoot: '/c', k: 3, iterations: 40, tasksPerIteration: 4, innerSteps: 2, hidden: 64, seed: 1, checkpointEvery: 4,
+    kind: 'meta', method: 'maml', target: 'Disease', corporaRoot: '/c', k: 3, iterations: 40, tasksPerIteration: 4, innerSteps: 2, hidden: 64, seed: 1, workers: 0, checkpointEvery: 4,
   });
-  assert.deepEqual(jobParams({ ...DEFAULT_FORM, method: 'mtl-hierarchical', corpora: ['A', 'B'] }), { kind: 'multitask', corpora: ['A', 'B'], corporaRoot: undefined, sharing: 'hierarchical', epochs: 100, hidden: 64, seed: 1 });
+  assert.deepEqual(jobParams({ ...DEFAULT_FORM, method: 'mtl-hierarchical', corpora: ['A', 'B'] }), { kind: 'multitask', corpora: ['A', 'B'], corporaRoot: undefined, sharing: 'hierarchical', epochs: 100, hidden: 64, seed: 1, workers: 0 });
   assert.equal(jobParams({ ...DEFAULT_FORM, method: 'supervised', corpora: ['A'] }).kind, 'supervised');
+  // The panel's "Workers" field (0 = every core) goes into every kind of job.
+  for (const method of ['supervised', 'metabioner', 'mtl-unified'] as const) assert.equal(jobParams({ ...DEFAULT_FORM, method, corpora: ['A', 'B'], workers: 2 }).workers, 2);
 });
 
 test('hardness view: a sentence with its entities highlighted, found again in its corpus file', () => {

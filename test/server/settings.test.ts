@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_SETTINGS } from '../../server/protocol';
-import { toSettings } from '../../server/settings';
+import { DEFAULT_SETTINGS, type JobParams, type SupervisedJobParams } from '../../server/protocol';
+import { MAX_WORKERS, toSettings } from '../../server/settings';
+import { jobKind, parallelism } from '../../server/worker/job-kinds';
+import { defaultWorkers } from '../../training/parallel/worker-entry';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -25,6 +27,32 @@ test('settings from the client are checked: wrong types and out-of-range values 
   assert.equal(s.modelPath, '/m');
   assert.equal(s.adaptEpochs, 12);
   assert.ok(!('extra' in s));
+});
+
+test('the workers setting: whole numbers ≥ 0 are kept (0 = every core), others are rounded and clamped, non-numbers are the default', () => {
+  assert.equal(DEFAULT_SETTINGS.workers, 0);
+  assert.equal(toSettings({ workers: 3 }).workers, 3);
+  assert.equal(toSettings({ workers: 0 }).workers, 0);
+  assert.equal(toSettings({ workers: 2.6 }).workers, 3);
+  assert.equal(toSettings({ workers: -4 }).workers, 0);
+  assert.equal(toSettings({ workers: 1e6 }).workers, MAX_WORKERS);
+  assert.equal(toSettings({ workers: '4' }).workers, DEFAULT_SETTINGS.workers);
+  assert.equal(toSettings({ workers: Number.NaN }).workers, DEFAULT_SETTINGS.workers);
+});
+
+test('a job trains with its own worker count, else the setting; 0 is every core; a bad count is refused before a worker starts', () => {
+  const job: SupervisedJobParams = { kind: 'supervised', corpora: ['A'] };
+  assert.deepEqual(parallelism({ ...job, workers: 3 }, { workers: 1 }), { workers: 3 });
+  assert.deepEqual(parallelism(job, { workers: 2 }), { workers: 2 });
+  assert.deepEqual(parallelism(job, { workers: 0 }), { workers: defaultWorkers() });
+  assert.deepEqual(parallelism({ ...job, workers: 0 }, { workers: 5 }), { workers: defaultWorkers() });
+  for (const kind of ['supervised', 'meta', 'multitask'] as const) {
+    const valid: JobParams =
+      kind === 'meta' ? { kind, method: 'metabioner', target: 'Disease' } : kind === 'multitask' ? { kind, corpora: ['A', 'B'] } : job;
+    assert.doesNotThrow(() => jobKind(kind).validate({ ...valid, workers: 2 }));
+    assert.throws(() => jobKind(kind).validate({ ...valid, workers: 1.5 }), /"workers" must be a whole number ≥ 0/);
+    assert.throws(() => jobKind(kind).validate({ ...valid, workers: -1 }), /"workers" must be a whole number ≥ 0/);
+  }
 });
 
 test('server/README.md documents every custom message of the protocol module', () => {
