@@ -9,6 +9,7 @@ const options = {
     // The language server and the worker threads it starts (found beside it at run time).
     server: 'server/main.ts',
     'training-worker': 'server/worker/worker-main.ts',
+    'tag-worker': 'training/parallel/tag-worker.ts',
   },
   bundle: true,
   platform: 'node',

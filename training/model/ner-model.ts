@@ -30,6 +30,20 @@ export interface SentencePrediction {
   spans: PredictedSpan[];
 }
 
+/** Sentences per model call in `NerModel.predict`. */
+export const PREDICT_BATCH = 64;
+
+/**
+ * How `NerModel.predict` groups sentences into model calls: indices sorted by length (stable), cut every
+ * `batchSize`. Predicting each group on its own gives exactly the same results (what a tagging pool relies on).
+ */
+export function predictionBatches(sentences: readonly (readonly unknown[])[], batchSize = PREDICT_BATCH): number[][] {
+  const order = [...sentences.keys()].sort((a, b) => sentences[a].length - sentences[b].length);
+  const batches: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+  return batches;
+}
+
 /** A trained tagger: shapes, vocabularies, frozen word vectors and the weights θ, φ (and ω if any). */
 export class NerModel {
   readonly featurizer: Featurizer;
@@ -52,11 +66,9 @@ export class NerModel {
   }
 
   /** Tags sentences of tokens, `batchSize` sentences at a time (sorted by length to limit padding). */
-  predict(sentences: readonly (readonly string[])[], batchSize = 64): SentencePrediction[] {
-    const order = [...sentences.keys()].sort((a, b) => sentences[a].length - sentences[b].length);
+  predict(sentences: readonly (readonly string[])[], batchSize = PREDICT_BATCH): SentencePrediction[] {
     const out = new Array<SentencePrediction>(sentences.length);
-    for (let i = 0; i < order.length; i += batchSize) {
-      const idx = order.slice(i, i + batchSize);
+    for (const idx of predictionBatches(sentences, batchSize)) {
       const nonEmpty = idx.filter((k) => sentences[k].length > 0);
       for (const k of idx) if (sentences[k].length === 0) out[k] = { tags: [], spans: [] };
       if (nonEmpty.length === 0) continue;

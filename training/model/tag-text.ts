@@ -1,5 +1,5 @@
 import { splitSentences, Token } from '../text/tokenizer';
-import type { NerModel } from './ner-model';
+import type { NerModel, SentencePrediction } from './ner-model';
 
 /** An entity found in raw text, with UTF-16 offsets into that text. */
 export interface TextEntity {
@@ -18,13 +18,24 @@ export interface TextEntity {
  */
 export const MAX_SENTENCE_TOKENS = 250;
 
-/** Splits, tokenizes and tags raw text; offsets point into `text`. */
-export function tagText(model: NerModel, text: string): TextEntity[] {
-  const pieces: { tokens: Token[]; sentence: number }[] = [];
+/** Pieces of a text to tag: its sentences, cut into runs of at most MAX_SENTENCE_TOKENS tokens. */
+export interface TextPiece {
+  tokens: Token[];
+  /** Index of the sentence it is in. */
+  sentence: number;
+}
+
+/** Splits and tokenizes raw text into the pieces `tagText` sends through the model. */
+export function textPieces(text: string): TextPiece[] {
+  const pieces: TextPiece[] = [];
   splitSentences(text).forEach((s, i) => {
     for (let k = 0; k < s.tokens.length; k += MAX_SENTENCE_TOKENS) pieces.push({ tokens: s.tokens.slice(k, k + MAX_SENTENCE_TOKENS), sentence: i });
   });
-  const predictions = model.predict(pieces.map((p) => p.tokens.map((t) => t.text)));
+  return pieces;
+}
+
+/** The entities of `text` given the predictions for its pieces (same order). */
+export function textEntities(text: string, pieces: readonly TextPiece[], predictions: readonly SentencePrediction[]): TextEntity[] {
   const entities: TextEntity[] = [];
   predictions.forEach((p, i) => {
     const toks = pieces[i].tokens;
@@ -35,4 +46,10 @@ export function tagText(model: NerModel, text: string): TextEntity[] {
     }
   });
   return entities;
+}
+
+/** Splits, tokenizes and tags raw text; offsets point into `text`. */
+export function tagText(model: NerModel, text: string): TextEntity[] {
+  const pieces = textPieces(text);
+  return textEntities(text, pieces, model.predict(pieces.map((p) => p.tokens.map((t) => t.text))));
 }
