@@ -4,7 +4,7 @@ import { disposeSnapshot, restore, snapshot } from '../model/ner-model';
 import { criticLoss, encode, groupOf, labelLoss, ParamGroup, Params, TaggerShape, Variables } from '../model/tagger';
 import type { AdamW } from '../train/optimizer';
 import { disposeGrads, lossAndGrads } from '../train/step';
-import type { Rng } from '../util/random';
+import { Rng } from '../util/random';
 import { taskHardness, TaskHardness, uniformWeights } from './hardness';
 
 /** One side of a few-shot task, ready for the model: a mini-batch, its allowed-tag mask, its sentences' domains. */
@@ -71,49 +71,57 @@ function objective(vars: Variables, wrt: Variables, shape: TaggerShape, lab: Tas
   return { labValue, clsValue, grads };
 }
 
+/** What one task gives the outer step: its query losses at the adapted weights and the query gradients there. */
+export interface TaskOutcome {
+  labelLoss: number;
+  criticLoss: number;
+  grads: Record<string, tf.Tensor>;
+}
+
 /**
- * One first-order meta-iteration (MetaBioNER Algorithms 1–2). For each task: from a snapshot of the
- * meta-weights (cloned before the inner loop, whose SGD steps overwrite the live variables), adapt on the
- * support set, then take the query losses and gradients at the adapted weights, keep them, restore.
- * First order: the query gradient at the adapted weights stands in for the gradient through the inner loop
- * (second-order terms through the LSTM are not available). Then weigh the tasks — by hardness γ per group,
- * or uniformly — sum, and apply one outer step; when every weight is 0 nothing moves.
+ * One task of a first-order meta-iteration (Algorithm 2): adapt the weights `wrt` on the support set with
+ * plain SGD, take the query losses and gradients at the adapted weights, and put the meta-weights back
+ * (cloned before the inner loop, whose steps overwrite the live variables). The task's dropout draws come
+ * from its own generator, so tasks computed on different threads give what one thread would.
  */
-export function fomamlIteration(
-  vars: Variables,
-  wrt: Variables,
-  shape: TaggerShape,
-  tasks: readonly MetaTask[],
-  outer: AdamW,
-  opts: FomamlOptions,
-  rng: Rng,
-): FomamlResult {
+export function adaptAndQuery(vars: Variables, wrt: Variables, shape: TaggerShape, task: MetaTask, opts: Pick<FomamlOptions, 'innerSteps' | 'innerLr' | 'dropout' | 'lambda'>, rng: Rng): TaskOutcome {
   const lambda = opts.lambda ?? 0;
   const meta = snapshot(wrt);
-  const taskGrads: Record<string, tf.Tensor>[] = [];
-  const labLosses: number[] = [];
-  const clsLosses: number[] = [];
   try {
-    for (const task of tasks) {
-      for (let s = 0; s < opts.innerSteps; s++) {
-        const { grads } = objective(vars, wrt, shape, task.support, task.query, lambda, opts.dropout, rng);
-        tf.tidy(() => {
-          for (const [name, g] of Object.entries(grads)) wrt[name].assign(tf.sub(wrt[name], tf.mul(g, opts.innerLr)));
-        });
-        disposeGrads(grads);
-      }
-      const q = objective(vars, wrt, shape, task.query, task.query, lambda, opts.dropout, rng);
-      labLosses.push(q.labValue);
-      clsLosses.push(q.clsValue);
-      taskGrads.push(q.grads);
-      restore(wrt, meta);
+    for (let s = 0; s < opts.innerSteps; s++) {
+      const { grads } = objective(vars, wrt, shape, task.support, task.query, lambda, opts.dropout, rng);
+      tf.tidy(() => {
+        for (const [name, g] of Object.entries(grads)) wrt[name].assign(tf.sub(wrt[name], tf.mul(g, opts.innerLr)));
+      });
+      disposeGrads(grads);
     }
+    const q = objective(vars, wrt, shape, task.query, task.query, lambda, opts.dropout, rng);
+    return { labelLoss: q.labValue, criticLoss: q.clsValue, grads: q.grads };
+  } finally {
+    restore(wrt, meta);
+    disposeSnapshot(meta);
+  }
+}
+
+/**
+ * The outer step of a first-order meta-iteration (MetaBioNER Algorithms 1–2): weigh the tasks' query gradients
+ * — by hardness γ per parameter group, or uniformly — sum, and apply one outer step; when every weight is 0
+ * nothing moves. First order: the query gradient at the adapted weights stands in for the gradient through the
+ * inner loop (second-order terms through the LSTM are not available). Disposes the outcomes' gradients.
+ */
+export function metaUpdate(outcomes: readonly TaskOutcome[], outer: AdamW, opts: FomamlOptions): FomamlResult {
+  const lambda = opts.lambda ?? 0;
+  const labLosses = outcomes.map((o) => o.labelLoss);
+  const clsLosses = outcomes.map((o) => o.criticLoss);
+  try {
+    const n = outcomes.length;
     const weights: TaskHardness =
-      opts.weighting === 'hardness'
-        ? taskHardness(labLosses, clsLosses, lambda)
-        : { theta: uniformWeights(tasks.length), phi: uniformWeights(tasks.length), omega: uniformWeights(tasks.length) };
+      opts.weighting === 'hardness' ? taskHardness(labLosses, clsLosses, lambda) : { theta: uniformWeights(n), phi: uniformWeights(n), omega: uniformWeights(n) };
     const byGroup: Record<ParamGroup, number[]> = { enc: weights.theta, dec: weights.phi, critic: weights.omega };
-    const metaGrad = combineTaskGradients(taskGrads, (name, i) => byGroup[groupOf(name)][i]);
+    const metaGrad = combineTaskGradients(
+      outcomes.map((o) => o.grads),
+      (name, i) => byGroup[groupOf(name)][i],
+    );
     try {
       if (Object.values(byGroup).some((w) => w.some((x) => x > 0))) outer.apply(metaGrad, opts.outerLr);
     } finally {
@@ -121,9 +129,26 @@ export function fomamlIteration(
     }
     return { queryLabelLosses: labLosses, queryCriticLosses: clsLosses, weights };
   } finally {
-    disposeSnapshot(meta);
-    for (const g of taskGrads) disposeGrads(g);
+    for (const o of outcomes) disposeGrads(o.grads);
   }
+}
+
+/** Each task's dropout seed, drawn in task order whether the tasks then run on one thread or several. */
+export function taskSeeds(n: number, rng: Rng): number[] {
+  return Array.from({ length: n }, () => rng.seed());
+}
+
+/** A first-order meta-iteration on one thread: every task in turn (each with its own seed), then the outer step. */
+export function fomamlIteration(vars: Variables, wrt: Variables, shape: TaggerShape, tasks: readonly MetaTask[], outer: AdamW, opts: FomamlOptions, rng: Rng): FomamlResult {
+  const seeds = taskSeeds(tasks.length, rng);
+  const outcomes: TaskOutcome[] = [];
+  try {
+    tasks.forEach((task, i) => outcomes.push(adaptAndQuery(vars, wrt, shape, task, opts, new Rng(seeds[i]))));
+  } catch (err) {
+    for (const o of outcomes) disposeGrads(o.grads);
+    throw err;
+  }
+  return metaUpdate(outcomes, outer, opts);
 }
 
 /** Σᵢ wᵢ·gᵢ per parameter, with the weight chosen per parameter name and task. */

@@ -173,15 +173,20 @@ function charFeatures(p: Params, shape: TaggerShape, batch: Batch): tf.Tensor2D 
 export function encode(p: Params, shape: TaggerShape, batch: Batch, opts: ForwardOptions): tf.Tensor3D {
   const { B, T } = batch;
   const H = shape.hidden;
-  const words = tf.tensor2d(batch.words, [B * T, shape.wordDim]);
-  const input = dropout(tf.concat([words, charFeatures(p, shape, batch)], 1), opts);
-  let x = toTimeMajor(input, B, T);
+  // Inference frees each stage's intermediates as it goes (the wasm heap keeps its peak for good); training
+  // keeps them for the gradients.
+  const stage = <R extends tf.TensorContainer>(f: () => R): R => (opts.training ? f() : tf.tidy(f));
+  let x = stage(() => {
+    const words = tf.tensor2d(batch.words, [B * T, shape.wordDim]);
+    return toTimeMajor(dropout(tf.concat([words, charFeatures(p, shape, batch)], 1), opts), B, T);
+  });
   const mask = tf.tensor2d(batch.tokenMask, [B, T]).transpose().reshape([T, B, 1]) as tf.Tensor3D;
-  const direction = (pre: string, input: tf.Tensor2D, reverse: boolean): tf.Tensor3D => {
-    // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
-    const proj = tf.add(tf.matMul(input, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]) as tf.Tensor3D;
-    return (opts.training ? lstmSequence : lstmSequenceInference)(proj, p[`${pre}.Wh`] as tf.Tensor2D, mask, reverse);
-  };
+  const direction = (pre: string, input: tf.Tensor2D, reverse: boolean): tf.Tensor3D =>
+    stage(() => {
+      // All time steps' input projections in one product; time-major so that each step's slice is contiguous.
+      const proj = tf.add(tf.matMul(input, p[`${pre}.Wx`]), p[`${pre}.b`]).reshape([T, B, 4 * H]) as tf.Tensor3D;
+      return (opts.training ? lstmSequence : lstmSequenceInference)(proj, p[`${pre}.Wh`] as tf.Tensor2D, mask, reverse);
+    });
   for (let l = 0; l < shape.layers; l++) {
     const fwd = direction(`enc.lstm${l}.fwd`, x, false);
     const bwd = direction(`enc.lstm${l}.bwd`, x, true);

@@ -2,17 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { Sentence } from '../data/types';
 import { evaluateModel } from '../eval/evaluate-model';
 import type { WordVectors } from '../model/features';
-import { disposeSnapshot, ModelInfo, restore, snapshot } from '../model/ner-model';
-import { DEFAULT_SHAPE, encode, initDecoder, initEncoder, labelLoss, TaggerShape, toVariables } from '../model/tagger';
+import type { ModelInfo } from '../model/ner-model';
+import { DEFAULT_SHAPE, initDecoder, initEncoder, TaggerShape, toVariables } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
-import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from '../train/checkpoint';
-import { allowedMask, LabelledSentence } from '../train/labels';
-import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
-import { disposeGrads, lossAndGrads } from '../train/step';
-import { lengthBucketedBatches, TrainHooks, TrainProgress } from '../train/supervised';
+import { checkpointOptions } from '../train/checkpoint';
+import { runEpochLoop, StoppedBy, TrainHooks } from '../train/epoch-loop';
+import type { LabelledSentence } from '../train/labels';
+import { AdamW, DEFAULT_ADAMW } from '../train/optimizer';
+import { lengthBucketedBatches } from '../train/supervised';
 import { Rng } from '../util/random';
 import { MultiTaskModel, viewNames } from './mtl-model';
-import { globalName, Layout, sharedLayersFor, Sharing, viewOf } from './sharing';
+import { globalName, Layout, sharedLayersFor, Sharing } from './sharing';
 import { mappedTypes, mapSentenceTypes, TypeMap } from './type-map';
 
 /** One corpus of a multi-task run, with the types it annotates. */
@@ -79,7 +79,7 @@ export interface MultiTaskResult {
   /** Devel F1 per corpus at the best epoch. */
   develF1: Record<string, number>;
   history: { epoch: number; loss: number; develF1: number; seconds: number }[];
-  stoppedBy: 'epochs' | 'patience' | 'time' | 'cancelled';
+  stoppedBy: StoppedBy;
   trainSeconds: number;
 }
 
@@ -152,11 +152,6 @@ export function planEpoch(items: readonly (readonly LabelledSentence[])[], o: Pi
 
 const CHECKPOINT_KIND = 'multitask';
 
-interface Progress extends EpochProgress {
-  best: { epoch: number; f1: number; perCorpus: Record<string, number> };
-  history: MultiTaskResult['history'];
-}
-
 /**
  * Multi-task training: every mini-batch comes from one corpus and updates only the shared parameters and that
  * corpus' private ones; early stopping on the mean devel F1 over corpora (each on its own types).
@@ -169,10 +164,10 @@ export async function trainMultiTask(
   hooks: TrainHooks = {},
   start?: MultiTaskStart,
 ): Promise<MultiTaskResult> {
-  const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<Progress>(hooks.checkpointDir, CHECKPOINT_KIND) : undefined;
-  const o: MultiTaskOptions = resume ? { ...DEFAULT_MULTITASK, ...(resume.options as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
+  const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
+  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
   if (corpora.length === 0) throw new Error('multi-task training needs at least one corpus');
-  let rng = new Rng(o.seed);
+  const rng = new Rng(o.seed);
   const layout = layoutOf(o, corpora);
   const unionTypes = [...new Set(corpora.flatMap((c) => c.types))];
   const tagSets: Record<string, TagSet> = Object.fromEntries(corpora.map((c) => [c.name, new TagSet(o.sharing === 'unified' ? unionTypes : c.types)]));
@@ -181,86 +176,26 @@ export async function trainMultiTask(
   const params = toVariables(initialValues(layout, shape, tagSets, rng, start));
   const model = new MultiTaskModel(layout, shape, tagSets, chars, words, params, { ...info, created: new Date().toISOString(), hyper: { ...o, sharedLayers: layout.sharedLayers } });
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
-  const views = Object.fromEntries(corpora.map((c) => [c.name, viewOf(params, layout, c.name, viewNames(shape))]));
+  // Each corpus' batches read the shared and its own private parameters under the single-tagger names.
+  const views = Object.fromEntries(corpora.map((c) => [c.name, viewNames(shape).map((v): [string, string] => [v, globalName(layout, c.name, v)])]));
   const items = corpora.map((c) => c.train.map((sentence): LabelledSentence => ({ sentence, annotatedTypes: c.types, corpus: c.name })));
-  const counts = items.map((list) => Math.ceil(list.length / o.batchSize));
-  const stepsPerEpoch = counts.reduce((a, b) => a + b, 0);
-  const totalSteps = stepsPerEpoch * o.epochs;
-  const warmupSteps = Math.round(totalSteps * o.warmup);
-
-  let started = Date.now();
-  let history: MultiTaskResult['history'] = [];
-  let best: Progress['best'] = { epoch: 0, f1: -1, perCorpus: {} };
-  let bestWeights: Record<string, tf.Tensor> | undefined;
-  let stoppedBy: MultiTaskResult['stoppedBy'] = 'epochs';
-  let step = 0;
-  let firstEpoch = 1;
-  const elapsed = (): number => (Date.now() - started) / 1000;
-  if (resume) {
-    const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
-    ({ rng, bestWeights, firstEpoch } = r);
-    ({ step, best, history } = r.progress);
-    started -= r.progress.seconds * 1000;
-  }
-  const checkpoint = (epoch: number, finished = false): void =>
-    saveEpochCheckpoint<Progress>(hooks.checkpointDir, CHECKPOINT_KIND, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...o }, bestWeights);
-  const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
-
-  try {
-    outer: for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
-      let lossSum = 0;
-      let tokens = 0;
-      const epochStart = Date.now();
-      for (const { corpus: c, items: batchItems } of planEpoch(items, o, rng)) {
-        if (hooks.signal?.aborted) {
-          stoppedBy = 'cancelled';
-          break outer;
-        }
-        if (o.maxMinutes > 0 && elapsed() > o.maxMinutes * 60) {
-          stoppedBy = 'time';
-          break outer;
-        }
-        const name = corpora[c].name;
-        const view = views[name];
-        const batch = model.featurizer.batch(batchItems.map((it) => it.sentence.tokens));
-        const allowed = allowedMask(batchItems, tagSets[name], batch);
-        const { loss, grads } = lossAndGrads(() => labelLoss(view, encode(view, shape, batch, { training: true, dropout: o.dropout, rng }), batch, allowed), view);
-        // Gradients keyed by the corpus' view names become updates of the parameters they stand for.
-        const byGlobal: Record<string, tf.Tensor> = {};
-        for (const [v, g] of Object.entries(grads)) byGlobal[globalName(layout, name, v)] = g;
-        optimizer.apply(byGlobal, linearSchedule(o.lr, step, totalSteps, warmupSteps));
-        disposeGrads(grads);
-        step++;
-        lossSum += loss * batchItems.length;
-        tokens += batchItems.reduce((n, it) => n + it.sentence.tokens.length, 0);
-        report({ epoch, loss, tokensPerSecond: tokens / Math.max(1e-3, (Date.now() - epochStart) / 1000), elapsedSeconds: elapsed(), bestDevelF1: best.f1 >= 0 ? best.f1 : undefined, phase: 'train' });
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      const trainCount = items.reduce((n, l) => n + l.length, 0);
-      report({ epoch, loss: lossSum / trainCount, tokensPerSecond: 0, elapsedSeconds: elapsed(), phase: 'eval' });
+  const stepsPerEpoch = items.reduce((n, list) => n + Math.ceil(list.length / o.batchSize), 0);
+  const { best, history, stoppedBy, trainSeconds } = await runEpochLoop({
+    kind: CHECKPOINT_KIND,
+    options: o as MultiTaskOptions & Record<string, unknown>,
+    params,
+    shape,
+    featurizer: model.featurizer,
+    optimizer,
+    rng,
+    stepsPerEpoch,
+    plan: (r) => planEpoch(items, o, r).map(({ corpus, items: batch }) => ({ items: batch, tagSet: tagSets[corpora[corpus].name], view: views[corpora[corpus].name] })),
+    evaluate: () => {
       const perCorpus = Object.fromEntries(corpora.map((c) => [c.name, evaluateModel(model.modelFor(c.name), c.devel, c.types).f1]));
-      const f1 = Object.values(perCorpus).reduce((a, b) => a + b, 0) / corpora.length;
-      history.push({ epoch, loss: lossSum / trainCount, develF1: f1, seconds: elapsed() });
-      if (f1 > best.f1) {
-        best = { epoch, f1, perCorpus };
-        if (bestWeights) disposeSnapshot(bestWeights);
-        bestWeights = snapshot(params);
-      }
-      report({ epoch, loss: lossSum / trainCount, tokensPerSecond: 0, elapsedSeconds: elapsed(), develF1: f1, bestDevelF1: best.f1, phase: 'eval' });
-      if (epoch % (hooks.checkpointEvery ?? 1) === 0) checkpoint(epoch);
-      if (epoch - best.epoch >= o.patience) {
-        stoppedBy = 'patience';
-        break;
-      }
-    }
-    if (bestWeights) restore(params, bestWeights);
-    if (stoppedBy !== 'cancelled' && stoppedBy !== 'time') checkpoint(history.length ? history[history.length - 1].epoch : 0, true);
-  } finally {
-    if (bestWeights) disposeSnapshot(bestWeights);
-    optimizer.dispose();
-  }
-  const trainSeconds = elapsed();
+      return { f1: Object.values(perCorpus).reduce((a, b) => a + b, 0) / corpora.length, perCorpus };
+    },
+    hooks,
+  });
   model.info.metrics = { bestEpoch: best.epoch, develF1: best.f1, develF1PerCorpus: best.perCorpus, trainSeconds, stoppedBy };
-  report({ epoch: best.epoch, loss: 0, tokensPerSecond: 0, elapsedSeconds: trainSeconds, bestDevelF1: best.f1, phase: 'done' });
   return { model, bestEpoch: best.epoch, bestDevelF1: best.f1, develF1: best.perCorpus, history, stoppedBy, trainSeconds };
 }

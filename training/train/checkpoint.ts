@@ -89,8 +89,7 @@ export function saveCheckpoint<P>(dir: string, c: Checkpoint<P>): void {
   });
 }
 
-/** Reads a checkpoint of the given kind; the caller owns (and disposes) the returned tensors. */
-export function loadCheckpoint<P>(dir: string, kind: string): Checkpoint<P> {
+function readState<P>(dir: string, kind: string): StateFile<P> {
   let state: StateFile<P>;
   try {
     state = JSON.parse(fs.readFileSync(path.join(dir, STATE), 'utf8')) as StateFile<P>;
@@ -99,6 +98,17 @@ export function loadCheckpoint<P>(dir: string, kind: string): Checkpoint<P> {
   }
   if (state.format !== FORMAT) throw new CheckpointError(dir, `${STATE} is not a ${FORMAT}`);
   if (state.kind !== kind) throw new CheckpointError(dir, `it was written by ${state.kind} training, not ${kind}`);
+  return state;
+}
+
+/** The options a checkpoint's run was started with, if `dir` holds a checkpoint of that kind (no tensors read). */
+export function checkpointOptions(dir: string | undefined, kind: string): Record<string, unknown> | undefined {
+  return hasCheckpoint(dir) ? readState(dir, kind).options : undefined;
+}
+
+/** Reads a checkpoint of the given kind; the caller owns (and disposes) the returned tensors. */
+export function loadCheckpoint<P>(dir: string, kind: string): Checkpoint<P> {
+  const state = readState<P>(dir, kind);
   const file = path.join(dir, TENSORS);
   if (!fs.existsSync(file)) throw new CheckpointError(dir, `${TENSORS} is missing`);
   const bytes = fs.readFileSync(file);

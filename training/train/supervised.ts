@@ -1,15 +1,17 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Sentence } from '../data/types';
 import { evaluateModel } from '../eval/evaluate-model';
 import type { WordVectors } from '../model/features';
-import { disposeSnapshot, ModelInfo, NerModel, restore, snapshot } from '../model/ner-model';
+import { ModelInfo, NerModel } from '../model/ner-model';
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
+import { identityView } from '../parallel/shard-step';
 import { Rng } from '../util/random';
-import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
-import { allowedMask, LabelledSentence } from './labels';
-import { AdamW, DEFAULT_ADAMW, linearSchedule } from './optimizer';
-import { supervisedStep } from './step';
+import { checkpointOptions } from './checkpoint';
+import { runEpochLoop, StoppedBy, TrainHooks } from './epoch-loop';
+import type { LabelledSentence } from './labels';
+import { AdamW, DEFAULT_ADAMW } from './optimizer';
+
+export type { TrainHooks, TrainProgress } from './epoch-loop';
 
 export interface SupervisedOptions {
   epochs: number;
@@ -50,46 +52,16 @@ export interface TrainingData {
   devel: { corpus: string; types: string[]; sentences: Sentence[] }[];
 }
 
-export interface TrainProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  tokensPerSecond: number;
-  elapsedSeconds: number;
-  /** Set after each devel evaluation. */
-  develF1?: number;
-  bestDevelF1?: number;
-  phase: 'train' | 'eval' | 'done';
-}
-
 export interface TrainResult {
   model: NerModel;
   bestEpoch: number;
   bestDevelF1: number;
   history: { epoch: number; loss: number; develF1: number; seconds: number }[];
-  stoppedBy: 'epochs' | 'patience' | 'time' | 'cancelled';
+  stoppedBy: StoppedBy;
   trainSeconds: number;
 }
 
-export interface TrainHooks {
-  onProgress?: (p: TrainProgress) => void;
-  signal?: AbortSignal;
-  /**
-   * Where to keep a checkpoint (after every `checkpointEvery` epochs, default 1, and when cancelled at an
-   * epoch's end). When it already holds one, training resumes from it with the options it was started with.
-   */
-  checkpointDir?: string;
-  checkpointEvery?: number;
-}
-
 const CHECKPOINT_KIND = 'supervised';
-
-interface SupervisedProgress extends EpochProgress {
-  best: { epoch: number; f1: number };
-  history: TrainResult['history'];
-}
 
 /** Mini-batches with sentences of similar length together (less padding), in random order. */
 export function lengthBucketedBatches<T>(items: readonly T[], lengthOf: (x: T) => number, batchSize: number, rng: Rng): T[][] {
@@ -126,9 +98,9 @@ export async function trainSupervised(
   options: Partial<SupervisedOptions> = {},
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
-  const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<SupervisedProgress>(hooks.checkpointDir, CHECKPOINT_KIND) : undefined;
-  const opts: SupervisedOptions = resume ? { ...DEFAULT_SUPERVISED, ...(resume.options as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
-  let rng = new Rng(opts.seed);
+  const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
+  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
+  const rng = new Rng(opts.seed);
   const types = typesOf(data.train);
   const tagSet = new TagSet(types);
   const chars = CharVocab.build(data.train.flatMap((it) => it.sentence.tokens), 2);
@@ -148,96 +120,21 @@ export async function trainSupervised(
     hyper: { ...opts },
   });
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, weightDecay: opts.weightDecay, clipNorm: opts.clipNorm });
-  const stepsPerEpoch = Math.ceil(data.train.length / opts.batchSize);
-  const totalSteps = stepsPerEpoch * opts.epochs;
-  const warmupSteps = Math.round(totalSteps * opts.warmup);
-  let started = Date.now();
-  let history: TrainResult['history'] = [];
-  let best = { epoch: 0, f1: -1 };
-  let bestWeights: Record<string, tf.Tensor> | undefined;
-  let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
-  let step = 0;
-  let firstEpoch = 1;
-  const elapsed = (): number => (Date.now() - started) / 1000;
-  if (resume) {
-    const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
-    ({ rng, bestWeights, firstEpoch } = r);
-    ({ step, best, history } = r.progress);
-    started -= r.progress.seconds * 1000;
-  }
-  const checkpoint = (epoch: number, finished = false): void =>
-    saveEpochCheckpoint<SupervisedProgress>(hooks.checkpointDir, CHECKPOINT_KIND, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...opts }, bestWeights);
-
-  try {
-    outer: for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
-      const batches = lengthBucketedBatches(data.train, (it) => it.sentence.tokens.length, opts.batchSize, rng);
-      let lossSum = 0;
-      let tokens = 0;
-      const epochStart = Date.now();
-      for (const items of batches) {
-        if (hooks.signal?.aborted) {
-          stoppedBy = 'cancelled';
-          break outer;
-        }
-        if (opts.maxMinutes > 0 && elapsed() > opts.maxMinutes * 60) {
-          stoppedBy = 'time';
-          break outer;
-        }
-        const batch = model.featurizer.batch(items.map((it) => it.sentence.tokens));
-        const allowed = allowedMask(items, tagSet, batch);
-        const lr = linearSchedule(opts.lr, step, totalSteps, warmupSteps);
-        const loss = supervisedStep(params, shape, batch, allowed, optimizer, lr, opts.dropout, rng);
-        step++;
-        lossSum += loss * items.length;
-        tokens += items.reduce((n, it) => n + it.sentence.tokens.length, 0);
-        hooks.onProgress?.({
-          epoch,
-          epochs: opts.epochs,
-          step,
-          totalSteps,
-          loss,
-          tokensPerSecond: tokens / Math.max(1e-3, (Date.now() - epochStart) / 1000),
-          elapsedSeconds: elapsed(),
-          bestDevelF1: best.f1 >= 0 ? best.f1 : undefined,
-          phase: 'train',
-        });
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      hooks.onProgress?.({ epoch, epochs: opts.epochs, step, totalSteps, loss: lossSum / data.train.length, tokensPerSecond: 0, elapsedSeconds: elapsed(), phase: 'eval' });
-      const f1 = develF1(model, data);
-      history.push({ epoch, loss: lossSum / data.train.length, develF1: f1, seconds: elapsed() });
-      if (f1 > best.f1) {
-        best = { epoch, f1 };
-        if (bestWeights) disposeSnapshot(bestWeights);
-        bestWeights = snapshot(params);
-      }
-      hooks.onProgress?.({
-        epoch,
-        epochs: opts.epochs,
-        step,
-        totalSteps,
-        loss: lossSum / data.train.length,
-        tokensPerSecond: 0,
-        elapsedSeconds: elapsed(),
-        develF1: f1,
-        bestDevelF1: best.f1,
-        phase: 'eval',
-      });
-      if (epoch % (hooks.checkpointEvery ?? 1) === 0) checkpoint(epoch);
-      if (epoch - best.epoch >= opts.patience) {
-        stoppedBy = 'patience';
-        break;
-      }
-    }
-    if (bestWeights) restore(params, bestWeights);
-    if (stoppedBy !== 'cancelled' && stoppedBy !== 'time') checkpoint(history.length ? history[history.length - 1].epoch : 0, true);
-  } finally {
-    if (bestWeights) disposeSnapshot(bestWeights);
-    optimizer.dispose();
-  }
-  const trainSeconds = elapsed();
+  const view = identityView(params);
+  const r = await runEpochLoop({
+    kind: CHECKPOINT_KIND,
+    options: opts as SupervisedOptions & Record<string, unknown>,
+    params,
+    shape,
+    featurizer: model.featurizer,
+    optimizer,
+    rng,
+    stepsPerEpoch: Math.ceil(data.train.length / opts.batchSize),
+    plan: (r) => lengthBucketedBatches(data.train, (it) => it.sentence.tokens.length, opts.batchSize, r).map((items) => ({ items, tagSet, view })),
+    evaluate: () => ({ f1: develF1(model, data) }),
+    hooks,
+  });
+  const { best, history, stoppedBy, trainSeconds } = r;
   model.info.metrics = { bestEpoch: best.epoch, develF1: best.f1, trainSeconds, stoppedBy };
-  hooks.onProgress?.({ epoch: best.epoch, epochs: opts.epochs, step, totalSteps, loss: 0, tokensPerSecond: 0, elapsedSeconds: trainSeconds, bestDevelF1: best.f1, phase: 'done' });
   return { model, bestEpoch: best.epoch, bestDevelF1: best.f1, history, stoppedBy, trainSeconds };
 }
-

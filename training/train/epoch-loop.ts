@@ -1,0 +1,191 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Featurizer } from '../model/features';
+import { disposeSnapshot, restore, snapshot } from '../model/ner-model';
+import type { TaggerShape, Variables } from '../model/tagger';
+import type { TagSet } from '../model/vocab';
+import { ComputePool } from '../parallel/compute-pool';
+import { ShardJob, splitShards } from '../parallel/shard-step';
+import type { Rng } from '../util/random';
+import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
+import { allowedMask, LabelledSentence } from './labels';
+import { AdamW, linearSchedule } from './optimizer';
+import { disposeGrads } from './step';
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+  /** Set after each devel evaluation. */
+  develF1?: number;
+  bestDevelF1?: number;
+  phase: 'train' | 'eval' | 'done';
+}
+
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+  /**
+   * Where to keep a checkpoint (after every `checkpointEvery` epochs, default 1, and when cancelled at an
+   * epoch's end). When it already holds one, training resumes from it with the options it was started with.
+   */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /**
+   * Threads computing each mini-batch's gradients (data parallelism; default 1). The batch is split into this
+   * many shards; the result does not depend on luck: the same seed, batch size and worker count give the same
+   * weights bit for bit, and any worker count gives the same step up to float rounding (without dropout).
+   * Not part of the options a checkpoint keeps: a run may resume with another worker count.
+   */
+  workers?: number;
+}
+
+/** What an epoch loop's options must say; the rest of its options ride along into checkpoints. */
+export interface EpochLoopOptions {
+  epochs: number;
+  lr: number;
+  warmup: number;
+  dropout: number;
+  patience: number;
+  maxMinutes: number;
+}
+
+/** One mini-batch: its sentences, the tag set their allowed-tag masks use, and the parameters the loss reads. */
+export interface PlannedStep {
+  items: LabelledSentence[];
+  tagSet: TagSet;
+  /** [view name, parameter name] pairs (see ShardJob). */
+  view: [string, string][];
+}
+
+export interface EpochLoopSpec {
+  /** Checkpoint kind (a checkpoint of another kind is refused on resume). */
+  kind: string;
+  options: EpochLoopOptions & Record<string, unknown>;
+  /** Options as the checkpoint should keep them (default: `options`). */
+  checkpointOptions?: Record<string, unknown>;
+  params: Variables;
+  shape: TaggerShape;
+  featurizer: Featurizer;
+  optimizer: AdamW;
+  rng: Rng;
+  stepsPerEpoch: number;
+  /** The epoch's mini-batches, drawn from the loop's generator. */
+  plan(rng: Rng): PlannedStep[];
+  /** Mean devel F1 (and per corpus, if more than one). */
+  evaluate(): { f1: number; perCorpus?: Record<string, number> };
+  hooks: TrainHooks;
+}
+
+export type StoppedBy = 'epochs' | 'patience' | 'time' | 'cancelled';
+
+export interface EpochLoopResult {
+  best: { epoch: number; f1: number; perCorpus: Record<string, number> };
+  history: { epoch: number; loss: number; develF1: number; seconds: number }[];
+  stoppedBy: StoppedBy;
+  trainSeconds: number;
+  steps: number;
+  totalSteps: number;
+}
+
+interface LoopProgress extends EpochProgress {
+  best: EpochLoopResult['best'];
+  history: EpochLoopResult['history'];
+}
+
+/**
+ * The epoch loop of supervised and multi-task training: AdamW with a linear schedule, gradients of each
+ * mini-batch computed on `hooks.workers` threads, a devel evaluation after every epoch with early stopping
+ * (the best epoch's weights are kept and restored at the end), checkpoints and resume. Yields to the event
+ * loop every step so a caller can cancel.
+ */
+export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult> {
+  const { options: o, params, optimizer, hooks } = spec;
+  const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind) : undefined;
+  const totalSteps = spec.stepsPerEpoch * o.epochs;
+  const warmupSteps = Math.round(totalSteps * o.warmup);
+  let rng = spec.rng;
+  let started = Date.now();
+  let history: EpochLoopResult['history'] = [];
+  let best: EpochLoopResult['best'] = { epoch: 0, f1: -1, perCorpus: {} };
+  let bestWeights: Record<string, tf.Tensor> | undefined;
+  let stoppedBy: StoppedBy = 'epochs';
+  let step = 0;
+  let firstEpoch = 1;
+  const elapsed = (): number => (Date.now() - started) / 1000;
+  if (resume) {
+    const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
+    ({ rng, bestWeights, firstEpoch } = r);
+    ({ step, best, history } = r.progress);
+    best.perCorpus ??= {};
+    started -= r.progress.seconds * 1000;
+  }
+  const checkpoint = (epoch: number, finished = false): void =>
+    saveEpochCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...(spec.checkpointOptions ?? o) }, bestWeights);
+  const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
+
+  let pool: ComputePool | undefined;
+  try {
+    pool = await ComputePool.start({ workers: hooks.workers ?? 1, shape: spec.shape, vars: params });
+    outer: for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
+      let lossSum = 0;
+      let sentences = 0;
+      let tokens = 0;
+      const epochStart = Date.now();
+      for (const planned of spec.plan(rng)) {
+        if (hooks.signal?.aborted) {
+          stoppedBy = 'cancelled';
+          break outer;
+        }
+        if (o.maxMinutes > 0 && elapsed() > o.maxMinutes * 60) {
+          stoppedBy = 'time';
+          break outer;
+        }
+        const jobs: ShardJob[] = splitShards(planned.items, pool.workers).map((shard) => {
+          const batch = spec.featurizer.batch(shard.map((it) => it.sentence.tokens));
+          return { batch, allowed: allowedMask(shard, planned.tagSet, batch), dropout: o.dropout, seed: rng.seed(), view: planned.view };
+        });
+        const { loss, grads } = await pool.gradients(jobs);
+        try {
+          optimizer.apply(grads, linearSchedule(o.lr, step, totalSteps, warmupSteps));
+          pool.publish(Object.keys(grads));
+        } finally {
+          disposeGrads(grads);
+        }
+        step++;
+        lossSum += loss * planned.items.length;
+        sentences += planned.items.length;
+        tokens += planned.items.reduce((n, it) => n + it.sentence.tokens.length, 0);
+        report({ epoch, loss, tokensPerSecond: tokens / Math.max(1e-3, (Date.now() - epochStart) / 1000), elapsedSeconds: elapsed(), bestDevelF1: best.f1 >= 0 ? best.f1 : undefined, phase: 'train' });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const meanLoss = lossSum / Math.max(1, sentences);
+      report({ epoch, loss: meanLoss, tokensPerSecond: 0, elapsedSeconds: elapsed(), phase: 'eval' });
+      const { f1, perCorpus = {} } = spec.evaluate();
+      history.push({ epoch, loss: meanLoss, develF1: f1, seconds: elapsed() });
+      if (f1 > best.f1) {
+        best = { epoch, f1, perCorpus };
+        if (bestWeights) disposeSnapshot(bestWeights);
+        bestWeights = snapshot(params);
+      }
+      report({ epoch, loss: meanLoss, tokensPerSecond: 0, elapsedSeconds: elapsed(), develF1: f1, bestDevelF1: best.f1, phase: 'eval' });
+      if (epoch % (hooks.checkpointEvery ?? 1) === 0) checkpoint(epoch);
+      if (epoch - best.epoch >= o.patience) {
+        stoppedBy = 'patience';
+        break;
+      }
+    }
+    if (bestWeights) restore(params, bestWeights);
+    if (stoppedBy !== 'cancelled' && stoppedBy !== 'time') checkpoint(history.length ? history[history.length - 1].epoch : 0, true);
+  } finally {
+    pool?.close();
+    if (bestWeights) disposeSnapshot(bestWeights);
+    optimizer.dispose();
+  }
+  const trainSeconds = elapsed();
+  report({ epoch: best.epoch, loss: 0, tokensPerSecond: 0, elapsedSeconds: trainSeconds, bestDevelF1: best.f1, phase: 'done' });
+  return { best, history, stoppedBy, trainSeconds, steps: step, totalSteps };
+}
