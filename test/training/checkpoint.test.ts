@@ -95,6 +95,22 @@ test('supervised training resumes at the epoch after its last checkpoint, with t
   await assert.rejects(trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir }), /does not match its checksum/);
 });
 
+test('a 2-worker run stopped in epoch 2 resumes with 1 worker and ends where the 2-worker run does, up to float rounding', async () => {
+  const data = trainingDataOf(loadCorpora(fixturesRoot(), ['S800']));
+  data.train = data.train.slice(0, 40);
+  data.devel[0].sentences = data.devel[0].sentences.slice(0, 20);
+  const options = { epochs: 2, batchSize: 10, hidden: 8, patience: 5, seed: 3, dropout: 0 };
+  const info = { name: 'ckpt-workers', trainedOn: ['S800/train'] };
+  const straight = await trainSupervised(data, new HashedVectors(16), info, options, { workers: 2 });
+  let calls = 0;
+  const resumed = await stopInEpoch2AndResume(path.join(tmp, 'workers'), (hooks) => trainSupervised(data, new HashedVectors(16), info, options, { ...hooks, workers: calls++ === 0 ? 2 : 1 }));
+  const a = weights(resumed.model);
+  const b = weights(straight.model);
+  for (const n of Object.keys(b)) for (let i = 0; i < b[n].length; i++) assert.ok(Math.abs(a[n][i] - b[n][i]) < 1e-4, `${n}[${i}]: ${a[n][i]} vs ${b[n][i]}`);
+  resumed.model.dispose();
+  straight.model.dispose();
+});
+
 test('multi-task training (hierarchical, two corpora, private upper layers) resumes with the weights of an uninterrupted run', async () => {
   const corpora = loadCorpora(fixturesRoot(), ['NCBI-disease', 'S800']).map((c) => ({ ...c, train: c.train.slice(0, 30), devel: c.devel.slice(0, 15) }));
   const options = { sharing: 'hierarchical' as const, slicingRate: 0.5, layers: 2, hidden: 8, epochs: 2, patience: 5, seed: 4 };

@@ -8,7 +8,8 @@ import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
 import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, resumeInto, saveCheckpoint, trainingTensors } from '../train/checkpoint';
 import { pick } from '../train/step';
 import { Rng } from '../util/random';
-import { fomamlIteration, FomamlOptions, MetaTask, TaskPart } from './fomaml';
+import { ComputePool } from '../parallel/compute-pool';
+import { FomamlOptions, MetaTask, metaUpdate, TaskPart, taskSeeds } from './fomaml';
 import { TaskHardness } from './hardness';
 import { domainOf, FewShotTask, sampleTask } from './tasks';
 
@@ -86,6 +87,11 @@ export interface MetaTrainHooks {
    */
   checkpointDir?: string;
   checkpointEvery?: number;
+  /**
+   * Threads adapting the tasks of an iteration in parallel (default 1); the iteration equals the one-thread
+   * iteration (each task has its own dropout seed). Not kept in checkpoints: a run may resume with another count.
+   */
+  workers?: number;
 }
 
 const CHECKPOINT_KIND = 'meta';
@@ -147,7 +153,10 @@ export async function metaTrain(
   };
   let done = first - 1;
   let cancelled = false;
+  const workers = Math.max(1, Math.min(hooks.workers ?? 1, o.tasksPerIteration));
+  let pool: ComputePool | undefined;
   try {
+    pool = await ComputePool.start({ workers, shape, vars: params, tasksPerThread: Math.ceil(o.tasksPerIteration / workers) });
     for (let it = first; it <= o.iterations; it++) {
       if (hooks.signal?.aborted) {
         cancelled = true;
@@ -159,7 +168,10 @@ export async function metaTrain(
         sampled.push(sampleTask(corpus, corpora[corpus], o.k, rng, { supportWithEntities: settings.supportWithEntities }));
       }
       const tasks: MetaTask[] = sampled.map((t) => ({ support: part(t.support, t.corpus), query: part(t.query, t.corpus) }));
-      const r = fomamlIteration(params, wrt, shape, tasks, optimizer, { innerSteps: o.innerSteps, innerLr: o.innerLr, outerLr: linearSchedule(o.outerLr, it - 1, o.iterations), dropout: o.dropout, ...settings }, rng);
+      const fomaml: FomamlOptions = { innerSteps: o.innerSteps, innerLr: o.innerLr, outerLr: linearSchedule(o.outerLr, it - 1, o.iterations), dropout: o.dropout, ...settings };
+      const outcomes = await pool.metaTasks(tasks, taskSeeds(tasks.length, rng), wrt, { ...fomaml, lambda: fomaml.lambda ?? 0 });
+      const r = metaUpdate(outcomes, optimizer, fomaml);
+      pool.publish(Object.keys(wrt));
       done = it;
       hooks.onIteration?.(
         {
@@ -174,6 +186,7 @@ export async function metaTrain(
     }
     checkpoint(done);
   } finally {
+    pool?.close();
     optimizer.dispose();
   }
   model.info.metrics = { iterations: done, cancelled, seconds: (Date.now() - started) / 1000 };
