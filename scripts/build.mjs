@@ -9,6 +9,8 @@ const options = {
     // The language server and the worker threads it starts (found beside it at run time).
     server: 'server/main.ts',
     'training-worker': 'server/worker/worker-main.ts',
+    // Data- and task-parallel training: the compute workers of a pool (training/parallel/compute-pool.ts).
+    'compute-worker': 'training/parallel/compute-worker.ts',
     'tag-worker': 'training/parallel/tag-worker.ts',
   },
   bundle: true,
