@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { WordVectors } from '../model/features';
 import type { ModelInfo, NerModel } from '../model/ner-model';
-import type { TrainHooks, TrainProgress } from '../train/supervised';
+import type { TrainHooks, TrainProgress } from '../train/epoch-loop';
 import { MultiTaskModel, viewNames } from './mtl-model';
 import { DEFAULT_MULTITASK, MultiTaskCorpus, MultiTaskOptions, MultiTaskResult, trainMultiTask, unifiedCorpora } from './mtl-train';
 import { viewOf } from './sharing';
@@ -51,6 +51,7 @@ export async function runMultiTaskPipeline(
   const stageHooks = (stage: Stage): TrainHooks => ({
     signal: hooks.signal,
     checkpointEvery: hooks.checkpointEvery,
+    workers: hooks.workers,
     checkpointDir: hooks.checkpointDir && path.join(hooks.checkpointDir, stage.replace(/[^\w.-]+/g, '_')),
     onProgress: (p) => hooks.onProgress?.(stage, p),
   });

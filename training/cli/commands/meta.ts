@@ -14,7 +14,7 @@ import { loadModel, saveModel } from '../../model/model-io';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption } from './shared';
 
 export const metaTrainCommand: Command = {
   name: 'meta-train',
@@ -37,6 +37,7 @@ export const metaTrainCommand: Command = {
     'corpora-root': CORPUS_OPTIONS['corpora-root'],
     ...WORD_VECTOR_OPTIONS,
     ...CHECKPOINT_OPTIONS,
+    ...WORKER_OPTIONS,
   },
   async run(values) {
     const target = values.target as string | undefined;
@@ -70,6 +71,7 @@ export const metaTrainCommand: Command = {
     process.once('SIGINT', () => controller.abort());
     const { model, iterations, cancelled } = await metaTrain(corpora, words, options, {
       signal: controller.signal,
+      workers: workersOption(values),
       ...checkpointHooks(values),
       onIteration: (record, p) => {
         if (log) fs.appendFileSync(log, JSON.stringify(record) + '\n');

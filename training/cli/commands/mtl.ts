@@ -6,7 +6,7 @@ import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../m
 import { SHARINGS, Sharing } from '../../multitask/sharing';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption } from './shared';
 
 const D = DEFAULT_PIPELINE;
 
@@ -36,6 +36,7 @@ export const mtlTrainCommand: Command = {
     out: { type: 'string', description: 'output directory (unified: one model; otherwise one model per corpus)', valueName: 'DIR' },
     ...WORD_VECTOR_OPTIONS,
     ...CHECKPOINT_OPTIONS,
+    ...WORKER_OPTIONS,
   },
   async run(values) {
     const names = corpusList(values.corpus);
@@ -71,6 +72,7 @@ export const mtlTrainCommand: Command = {
     const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
     const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
       signal: controller.signal,
+      workers: workersOption(values),
       ...checkpointHooks(values),
       onProgress: (stage, p) => {
         if (p.phase === 'train') progress.update(p.step / p.totalSteps, `${stage} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`);

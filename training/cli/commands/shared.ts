@@ -4,7 +4,8 @@ import { ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
 import { loadCorpora, LoadedCorpus } from '../../train/training-data';
-import { intOption, OptionSpec, startBackend } from '../command';
+import { resolveWorkers } from '../../parallel/worker-entry';
+import { intOption, OptionSpec, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
 
 export const WORD_VECTOR_OPTIONS: Record<string, OptionSpec> = {
@@ -21,6 +22,20 @@ export const CHECKPOINT_OPTIONS: Record<string, OptionSpec> = {
 export function checkpointHooks(values: Record<string, unknown>): { checkpointDir?: string; checkpointEvery?: number } {
   const every = values['checkpoint-every'] as string | undefined;
   return { checkpointDir: values.checkpoint as string | undefined, checkpointEvery: every === undefined ? undefined : Number(every) };
+}
+
+/** Threads a training command computes on. */
+export const WORKER_OPTIONS: Record<string, OptionSpec> = {
+  workers: { type: 'string', description: 'threads computing gradients in parallel (0 = every core); a checkpoint may resume with another count', default: '0', valueName: 'N' },
+};
+
+/** The --workers value resolved: 0 means every core. */
+export function workersOption(values: Record<string, unknown>): number {
+  try {
+    return resolveWorkers(intOption(values, 'workers'));
+  } catch (err) {
+    throw new UsageError(`--workers: ${(err as Error).message}`);
+  }
 }
 
 /** Options of every command that reads corpora: which ones, and where they live. */

@@ -5,7 +5,7 @@ import { packageRoot } from '../../io/paths';
 import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../train/supervised';
 import { loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup, WORKER_OPTIONS, workersOption } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -28,6 +28,7 @@ export const trainCommand: Command = {
     'no-test': { type: 'boolean', description: 'skip the test-split evaluation' },
     ...WORD_VECTOR_OPTIONS,
     ...CHECKPOINT_OPTIONS,
+    ...WORKER_OPTIONS,
   },
   async run(values) {
     const names = corpusList(values.corpus);
@@ -60,6 +61,7 @@ export const trainCommand: Command = {
       Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       {
         signal: controller.signal,
+        workers: workersOption(values),
         ...checkpointHooks(values),
         onProgress: (p) => {
           if (p.phase === 'train') {
