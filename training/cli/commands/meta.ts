@@ -40,6 +40,7 @@ export const metaTrainCommand: Command = {
     ...WORKER_OPTIONS,
   },
   async run(values) {
+    const workers = workersOption(values);
     const target = values.target as string | undefined;
     if (!target || !DOMAINS[target]) throw new UsageError(`--target must be one of ${Object.keys(DOMAINS).join(', ')}`);
     const method = values.method as MetaMethod;
@@ -71,7 +72,7 @@ export const metaTrainCommand: Command = {
     process.once('SIGINT', () => controller.abort());
     const { model, iterations, cancelled } = await metaTrain(corpora, words, options, {
       signal: controller.signal,
-      workers: workersOption(values),
+      workers,
       ...checkpointHooks(values),
       onIteration: (record, p) => {
         if (log) fs.appendFileSync(log, JSON.stringify(record) + '\n');

@@ -39,6 +39,7 @@ export const mtlTrainCommand: Command = {
     ...WORKER_OPTIONS,
   },
   async run(values) {
+    const workers = workersOption(values);
     const names = corpusList(values.corpus);
     if (names.length === 0) throw new UsageError('mtl-train needs --corpus A,B,…');
     const sharing = values.sharing as Sharing;
@@ -72,7 +73,7 @@ export const mtlTrainCommand: Command = {
     const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
     const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
       signal: controller.signal,
-      workers: workersOption(values),
+      workers,
       ...checkpointHooks(values),
       onProgress: (stage, p) => {
         if (p.phase === 'train') progress.update(p.step / p.totalSteps, `${stage} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`);

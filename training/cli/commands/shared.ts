@@ -31,10 +31,11 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
 
 /** The --workers value resolved: 0 means every core. */
 export function workersOption(values: Record<string, unknown>): number {
+  const n = intOption(values, 'workers');
   try {
-    return resolveWorkers(intOption(values, 'workers'));
+    return resolveWorkers(n);
   } catch (err) {
-    throw new UsageError(`--workers: ${(err as Error).message}`);
+    throw new UsageError(`--${(err as Error).message}`);
   }
 }
 

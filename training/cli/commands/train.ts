@@ -31,6 +31,7 @@ export const trainCommand: Command = {
     ...WORKER_OPTIONS,
   },
   async run(values) {
+    const workers = workersOption(values);
     const names = corpusList(values.corpus);
     if (names.length === 0) throw new UsageError('train needs --corpus NAME');
     const { root, corpora, words, progress } = await trainingSetup(values, names);
@@ -61,7 +62,7 @@ export const trainCommand: Command = {
       Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       {
         signal: controller.signal,
-        workers: workersOption(values),
+        workers,
         ...checkpointHooks(values),
         onProgress: (p) => {
           if (p.phase === 'train') {
