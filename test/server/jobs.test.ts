@@ -113,6 +113,24 @@ test('a worker crashing mid-job fails that job with a clear error; the server st
   }
 });
 
+test('a compute worker dying mid-iteration fails the job with its cause; the checkpoint survives; the server stays up', async () => {
+  const storageDir = path.join(tmp, 'compute-crash-storage');
+  const crashy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures }, env: { METABIONER_FAULT: 'crash-compute-worker-after:3' } });
+  try {
+    await crashy.ready();
+    // Two tasks per iteration on two threads: worker 1 adapts one task per iteration and dies in iteration 4.
+    const job = await crashy.connection.sendRequest(P.StartJobRequest.type, { ...META, workers: 2 });
+    const failed = await crashy.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state === 'failed');
+    assert.match(failed.error!, /compute worker 1 crashed: injected compute-worker fault/);
+    assert.ok(failed.resumable, 'its checkpoint survived');
+    assert.equal(failed.metrics?.step, 3);
+    assert.equal((await crashy.connection.sendRequest(P.StatusRequest.type)).state, 'ready');
+    assert.ok(crashy.alive);
+  } finally {
+    assert.equal(await crashy.stop(), 0);
+  }
+});
+
 test('the corpora request lists the corpus folders of the settings folder or of a given one', async () => {
   const r = await request<P.CorporaParams, P.CorporaResult>(P.CorporaRequest.type, {});
   assert.equal(r.root, fixtures);
