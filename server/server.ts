@@ -28,7 +28,7 @@ import { JobManager } from './jobs';
 import { ModelHost } from './models';
 import * as P from './protocol';
 import { SettingsSource } from './settings';
-import { SentenceTagger } from './tagging';
+import { SentenceTagger, TagPoolHost } from './tagging';
 import type { AdaptOutput, SupportSentence } from './worker/messages';
 import { CancelledError, WorkerRun } from './worker/spawn';
 
@@ -88,7 +88,16 @@ function guarded<A extends unknown[], R>(f: (...args: A) => Promise<R> | R): (..
 export class MetaBioNerServer {
   private readonly documents = new TextDocuments(TextDocument);
   private readonly states = new Map<string, DocState>();
-  private readonly tagger = new SentenceTagger();
+  /** Sentence cache, and worker threads for large documents (the `workers` setting; 1: main thread only). */
+  private readonly tagger = new SentenceTagger(
+    undefined,
+    new TagPoolHost({
+      model: () => (this.models?.model ? { dir: this.models.activeDir, generation: this.models.generation } : undefined),
+      workers: async () => (await this.settings.get()).workers,
+      backend: () => this.backend?.name,
+      log: (message) => this.connection.console.info(`MetaBioNER: ${message}`),
+    }),
+  );
   private settings!: SettingsSource;
   private storageDir = path.join(cacheDir(), 'server');
   private models!: ModelHost;
@@ -112,7 +121,10 @@ export class MetaBioNerServer {
       void this.start();
     });
     connection.onDidChangeConfiguration(() => void this.configurationChanged());
-    connection.onShutdown(() => this.jobs?.dispose());
+    connection.onShutdown(async () => {
+      this.jobs?.dispose();
+      await this.tagger.close();
+    });
     this.documents.onDidChangeContent((e) => this.schedule(e.document.uri));
     this.documents.onDidClose((e) => this.close(e.document.uri));
     this.documents.listen(connection);
