@@ -51,6 +51,54 @@ function abstractCollection(): string {
   return out.join('\n\n') + '\n';
 }
 
+const MiB = (bytes: number) => Math.round(bytes / 1048576);
+
+/** The server's own account of its memory (metabioner/memory), in MiB, at a named moment. */
+interface MemoryRow {
+  at: string;
+  rss: number;
+  peak_rss: number;
+  anonymous: number;
+  file_backed: number;
+  v8_heap_used: number;
+  v8_heap_total: number;
+  external: number;
+  array_buffers: number;
+  wasm_heap: number;
+  tensors: number;
+  word_vectors: number;
+  featurizer_cached_words: number;
+  sentence_cache_entries: number;
+  workers: number;
+}
+
+function memoryRow(at: string, m: P.MemoryReport): MemoryRow {
+  return {
+    at,
+    rss: MiB(m.rss),
+    peak_rss: MiB(m.peakRss),
+    anonymous: MiB(m.anonymous),
+    file_backed: MiB(m.fileBacked),
+    v8_heap_used: MiB(m.heapUsed),
+    v8_heap_total: MiB(m.heapTotal),
+    external: MiB(m.external),
+    array_buffers: MiB(m.arrayBuffers),
+    wasm_heap: MiB(m.wasmHeap),
+    tensors: Number((m.tensors / 1048576).toFixed(1)),
+    word_vectors: Number((m.wordVectors / 1048576).toFixed(1)),
+    featurizer_cached_words: m.featurizerCachedWords,
+    sentence_cache_entries: m.sentenceCacheEntries,
+    workers: m.workers,
+  };
+}
+
+function memoryTable(rows: MemoryRow[]): string {
+  const head = '| moment | RSS | peak | V8 heap used / reserved | external | of which ArrayBuffers | wasm heap | tensors | word vectors | cached words / sentences | workers |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const line = (r: MemoryRow) =>
+    `| ${r.at} | ${r.rss} | ${r.peak_rss} | ${r.v8_heap_used} / ${r.v8_heap_total} | ${r.external} | ${r.array_buffers} | ${r.wasm_heap} | ${r.tensors} | ${r.word_vectors} | ${r.featurizer_cached_words} / ${r.sentence_cache_entries} | ${r.workers} |`;
+  return [head, ...rows.map(line)].join('\n');
+}
+
 function rssMiB(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
@@ -63,8 +111,17 @@ async function main(): Promise<void> {
   const client = await TestClient.start({ storageDir: path.join(tmp, 'storage'), bundled: true, settings: { debounceMs: 0, corporaRoot: fixturesRoot() } });
   const request = <Q, R>(type: { method: string }, params: Q): Promise<R> => client.connection.sendRequest(type.method, params) as Promise<R>;
   try {
+    const t00 = performance.now();
     const status = await client.ready();
     process.stderr.write(`server ready: ${status.model?.name}, backend ${status.backend}\n`);
+    const memory: MemoryRow[] = [];
+    const measure = async (at: string) => {
+      const row = memoryRow(at, await request<undefined, P.MemoryReport>(P.MemoryRequest.type, undefined));
+      memory.push(row);
+      process.stderr.write(`memory ${at}: ${JSON.stringify(row)}\n`);
+      return row;
+    };
+    await measure('ready (model loaded, no document)');
 
     // 1. First entities after opening, on a cold cache.
     const text = abstractCollection();
@@ -80,6 +137,7 @@ async function main(): Promise<void> {
     const fullMs = performance.now() - t0;
     const tokenCount = tokenize(text).length;
     process.stderr.write(`first entities ${firstMs.toFixed(0)} ms (${first.complete ? 'whole document' : 'visible part'}), whole document ${fullMs.toFixed(0)} ms, ${full.entities.length} entities\n`);
+    await measure(`${tokenCount}-token document tagged`);
 
     // 2. One-character edits: time from didChange to the complete entities of that version (debounce 0).
     const retag: number[] = [];
@@ -128,6 +186,7 @@ async function main(): Promise<void> {
     const firstMetrics = await client.waitFor<P.JobMetricsParams>(P.JobMetricsNotification.type, (p) => p.id === job.id);
     const during = await sample();
     const memTraining = rssMiB(client.child.pid!);
+    await measure('meta-training job running (1 worker)');
     const lastMetrics = client.received<P.JobMetricsParams>(P.JobMetricsNotification.type).filter((p) => p.id === job.id).pop()!;
     const stopped = await request<P.JobIdParams, P.JobInfo>(P.StopJobRequest.type, { id: job.id });
     await reconfigure(0);
@@ -171,6 +230,10 @@ async function main(): Promise<void> {
     process.stderr.write(`adaptation on ${result.sentences} sentences: ${adaptMs.toFixed(0)} ms to the new entities (${newTypes} predicted Affliction entities)\n`);
 
     const mem = rssMiB(client.child.pid!);
+    // Idle: the adaptation's worker has ended and both documents are tagged with the new model.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idleMemory = await measure('idle at the end (after adaptation; 2 s quiet)');
+    const wallSeconds = (performance.now() - t00) / 1000;
     const numbers = {
       first_entities_ms: Math.round(firstMs),
       edit_retag_p95_ms: Math.round(percentile(retag, 95)),
@@ -178,6 +241,8 @@ async function main(): Promise<void> {
       entity_p95_training_ms: Number(percentile(during, 95).toFixed(1)),
       adapt_5_sentences_ms: Math.round(adaptMs),
       rss_mib: Math.round(mem.rss),
+      rss_idle_mib: idleMemory.rss,
+      wasm_heap_idle_mib: idleMemory.wasm_heap,
     };
     const details = {
       ...numbers,
@@ -197,7 +262,10 @@ async function main(): Promise<void> {
       cpu: os.cpus()[0]?.model,
       node: process.version,
       load_average_at_start: loadAtStart,
+      load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))),
+      wall_seconds: Number(wallSeconds.toFixed(1)),
       date: new Date().toISOString(),
+      memory,
     };
     writeFileAtomic(path.join(root, 'docs', 'results', 'server.json'), JSON.stringify(numbers, null, 1) + '\n');
     const ok = (v: number, target: number) => (v < target ? 'yes' : 'no');
@@ -205,7 +273,8 @@ async function main(): Promise<void> {
 
 \`npm run bench:server\` (bench/server.ts): the bundled \`dist/server.js\` over node IPC, driven by a real LSP
 client; backend ${details.backend}, ${details.cpus} CPUs (${details.cpu}), Node ${details.node}, ${details.date.slice(0, 10)};
-load average ${details.load_average_at_start.join(' / ')} when it started (the machine is shared).
+load average ${details.load_average_at_start.join(' / ')} when it started, ${details.load_average_at_end.join(' / ')} at the end (the machine is shared);
+${details.wall_seconds} s from the server's start to the last measurement.
 Debounce set to 0 so that the re-tag latency is the server's own work (the editor default adds 200 ms of quiet time).
 
 | measure | value | target | met |
@@ -217,6 +286,16 @@ Debounce set to 0 so that the re-tag latency is the server's own work (the edito
 | … while a meta-training job runs in a worker, p50 / p95 | ${details.entity_p50_training_ms} / ${numbers.entity_p95_training_ms} ms | p95 < 2× idle | ${ok(numbers.entity_p95_training_ms, 2 * numbers.entity_p95_idle_ms)} |
 | few-shot adaptation on ${details.adapt_sentences} labelled sentences, request → new entities published (${details.adapt_new_entities} new-type predictions) | ${numbers.adapt_5_sentences_ms} ms | < 5000 ms | ${ok(numbers.adapt_5_sentences_ms, 5000)} |
 | server RSS at the end / during training / peak | ${numbers.rss_mib} / ${details.rss_training_mib} / ${details.rss_peak_mib} MiB | | |
+| server RSS idle at the end (2 s later) | ${numbers.rss_idle_mib} MiB | ≤ 250 MiB | ${ok(numbers.rss_idle_mib, 250.5)} |
+
+## Where the memory is
+
+The server's own account (\`metabioner/memory\`), MiB (cached words / sentences: counts). RSS covers every thread,
+workers included; the V8 heap, wasm heap and tensors are the main thread's. "external" is what V8 counts outside
+its heap, the wasm heap included; RSS minus the V8 heap minus external is code, native libraries, stacks and the
+allocator's slack (and, while a job runs, the worker's own heaps).
+
+${memoryTable(memory)}
 
 The meta-training job is the default MetaBioNER configuration (hidden 128, K = 5, 4 tasks per iteration) on the
 fixture corpora, target domain Disease, stopped after the measurement. The adaptation uses the default settings

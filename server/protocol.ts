@@ -93,6 +93,40 @@ export namespace StatusRequest {
   export const type = new RequestType0<ServerStatus, void>(method);
 }
 
+/** Where the server's memory is, in bytes (for `bench:server` and for anyone wondering why it is large). */
+export interface MemoryReport {
+  /** Resident set size of the server process, all threads (its workers too), and its highest so far. */
+  rss: number;
+  peakRss: number;
+  /** Anonymous (heaps, stacks, wasm memory) and file-backed (code, mapped files) resident memory; 0 off Linux. */
+  anonymous: number;
+  fileBacked: number;
+  /** V8 heap of the main thread: in use and reserved. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Outside the V8 heap: C++ objects bound to JavaScript, including ArrayBuffers and the wasm heap. */
+  external: number;
+  arrayBuffers: number;
+  /** The TensorFlow.js wasm heap of the main thread (grows to its peak and never shrinks); 0 on other backends. */
+  wasmHeap: number;
+  /** Live tensors of the main thread (the active model's weights). */
+  tensors: number;
+  /** The active model's word vectors (int8 rows and their scales). */
+  wordVectors: number;
+  /** Words with a cached float32 vector in the active model's featurizer. */
+  featurizerCachedWords: number;
+  /** Sentences whose predictions are cached. */
+  sentenceCacheEntries: number;
+  /** Worker threads running an adaptation, a hardness computation or a training job, each with its own V8 and wasm heaps (the tagging pool's threads not counted). */
+  workers: number;
+}
+
+/** The server's memory now. */
+export namespace MemoryRequest {
+  export const method = 'metabioner/memory' as const;
+  export const type = new RequestType0<MemoryReport, void>(method);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Entities
 

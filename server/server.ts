@@ -21,6 +21,8 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { corporaRoot as defaultCorporaRoot, listCorpora } from '../training/data/corpora';
 import { spansFromTags } from '../training/data/tagging-scheme';
 import { BackendInfo, initBackend } from '../training/engine/backend';
+import { processMemory } from '../training/engine/memory';
+import { EmbeddingTable } from '../training/embeddings/store';
 import { cacheDir } from '../training/io/paths';
 import { checkLabel, RejectionStore, StandoffFile } from './annotations';
 import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
@@ -543,11 +545,23 @@ export class MetaBioNerServer {
     }
   }
 
+  private memory(): P.MemoryReport {
+    const model = this.models?.model;
+    return {
+      ...processMemory(),
+      wordVectors: model?.words instanceof EmbeddingTable ? model.words.byteLength : 0,
+      featurizerCachedWords: model?.featurizer.cachedWords ?? 0,
+      sentenceCacheEntries: this.tagger.size,
+      workers: WorkerRun.running,
+    };
+  }
+
   // -------------------------------------------------------------------------------------------------------
 
   private registerHandlers(): void {
     const c = this.connection;
     c.onRequest(P.StatusRequest.type, () => (this.status.state === 'loading' ? this.status : this.currentStatus()));
+    c.onRequest(P.MemoryRequest.type, () => this.memory());
     c.onRequest(
       P.EntitiesRequest.type,
       guarded(async (p: P.EntitiesParams) => (await this.entities(this.document(p.textDocument.uri), p.range))!),

@@ -22,6 +22,8 @@ export interface WorkerHandlers {
 
 /** One task in its own worker thread. */
 export class WorkerRun<T extends WorkerOutput> {
+  /** Worker threads started and not yet ended (for the memory report). */
+  static running = 0;
   readonly result: Promise<T>;
   private readonly worker: Worker;
   private cancelled = false;
@@ -36,6 +38,8 @@ export class WorkerRun<T extends WorkerOutput> {
     this.worker = new Worker(entry.script, { eval: entry.eval, workerData: task, stdout: true, stderr: true });
     this.worker.stdout.pipe(process.stderr);
     this.worker.stderr.pipe(process.stderr);
+    WorkerRun.running++;
+    this.worker.once('exit', () => WorkerRun.running--);
     this.result = new Promise<T>((resolve, reject) => {
       let settled = false;
       const settle = (f: () => void) => {

@@ -43,6 +43,20 @@ test('the bundled server (dist/server.js, as the extension starts it) tags a doc
     assert.deepEqual((await client.open(file).entities).entities.map((e) => e.type), ['Chemical', 'Disease']);
     const hardness = await client.connection.sendRequest(P.HardnessRequest.type, { corpora: ['BC5CDR-chem'], k: 2, tasks: 2, innerSteps: 1 });
     assert.equal(hardness.tasks.length, 2);
+    // Where its memory is: the shipped model's int8 word vectors (~7 MiB), its float32 weights as tensors, the
+    // wasm heap (wasm backend), the caches of what was tagged; the hardness worker ends soon after its answer.
+    let m = await client.connection.sendRequest(P.MemoryRequest.type);
+    for (let i = 0; i < 100 && m.workers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      m = await client.connection.sendRequest(P.MemoryRequest.type);
+    }
+    const MiB = 1048576;
+    assert.ok(m.rss > 0 && m.peakRss >= m.rss && m.heapUsed > 0 && m.heapTotal >= m.heapUsed, JSON.stringify(m));
+    assert.ok(m.wordVectors > 5 * MiB && m.wordVectors < 12 * MiB, `word vectors ${m.wordVectors} B`);
+    assert.ok(m.tensors > 0.5 * MiB && m.tensors < 4 * MiB, `tensors ${m.tensors} B`);
+    if ((await client.ready()).backend === 'wasm') assert.ok(m.wasmHeap >= m.tensors && m.external >= m.wasmHeap, JSON.stringify(m));
+    assert.ok(m.featurizerCachedWords >= 4 && m.sentenceCacheEntries >= 1, JSON.stringify(m));
+    assert.equal(m.workers, 0);
   } finally {
     assert.equal(await client.stop(), 0);
   }

@@ -117,6 +117,11 @@ export class EmbeddingTable implements WordVectors {
     return this.words.length;
   }
 
+  /** Bytes of the vectors held (int8 rows and their float32 scales; the vocabulary's strings not counted). */
+  get byteLength(): number {
+    return this.wordQ.byteLength + this.wordScale.byteLength + this.bucketIds.byteLength + this.bucketQ.byteLength + this.bucketScale.byteLength + (this.norms?.byteLength ?? 0);
+  }
+
   /** n-gram rows held for unknown words. */
   get bucketRows(): number {
     return this.bucketIds.length;

@@ -45,6 +45,11 @@ export class Featurizer {
     readonly maxWordChars: number,
   ) {}
 
+  /** Words whose vectors are cached (float32, `words.dim` each). */
+  get cachedWords(): number {
+    return this.cache.size;
+  }
+
   private wordVector(word: string): Float32Array {
     let v = this.cache.get(word);
     if (!v) {
