@@ -1,5 +1,5 @@
 import type { Sentence } from '../data/types';
-import type { NerModel } from '../model/ner-model';
+import type { NerModel, SentencePrediction } from '../model/ner-model';
 import { ConllevalResult, evaluate } from './conlleval';
 
 export type EvaluationResult = ConllevalResult;
@@ -14,7 +14,11 @@ export function restrictTags(tags: readonly string[], types: readonly string[]):
  * evaluation: a multi-type tagger is not penalised for types the corpus does not annotate).
  */
 export function evaluateModel(model: NerModel, sentences: readonly Sentence[], types: readonly string[] = model.types, strictIob2 = false): EvaluationResult {
-  const predicted = model.predict(sentences.map((s) => s.tokens));
+  return evaluatePredictions(sentences, model.predict(sentences.map((s) => s.tokens)), types, strictIob2);
+}
+
+/** The same scores from predictions made elsewhere (e.g. by a pool of tagging workers). */
+export function evaluatePredictions(sentences: readonly Sentence[], predicted: readonly Pick<SentencePrediction, 'tags'>[], types: readonly string[], strictIob2 = false): EvaluationResult {
   return evaluate(
     sentences.map((s) => restrictTags(s.tags, types)),
     predicted.map((p) => restrictTags(p.tags, types)),

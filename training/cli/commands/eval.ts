@@ -1,11 +1,12 @@
 import type { CorpusSplit } from '../../data/types';
 import { formatReport } from '../../eval/conlleval';
-import { evaluateModel } from '../../eval/evaluate-model';
+import { evaluatePredictions } from '../../eval/evaluate-model';
 import { defaultModelDir } from '../../io/paths';
-import { loadModel } from '../../model/model-io';
+import { readModelInfo } from '../../model/model-io';
+import { TagPool } from '../../parallel/tag-pool';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, startBackend, UsageError } from '../command';
-import { CORPUS_OPTIONS, corporaRootOption, corpusList } from './shared';
+import { CORPUS_OPTIONS, corporaRootOption, corpusList, WORKER_OPTIONS, workersOption } from './shared';
 
 const SPLITS: CorpusSplit[] = ['train', 'devel', 'test'];
 
@@ -18,26 +19,37 @@ export const evalCommand: Command = {
     split: { type: 'string', description: 'train, devel or test', default: 'test', valueName: 'S' },
     strict: { type: 'boolean', description: 'strict IOB2: an I- tag that continues no entity is not an entity start' },
     json: { type: 'boolean', description: 'print JSON instead of the conlleval report' },
+    ...WORKER_OPTIONS,
   },
   async run(values) {
+    const workers = workersOption(values);
     const names = corpusList(values.corpus);
     if (names.length === 0) throw new UsageError('eval needs --corpus NAME');
     const split = values.split as CorpusSplit;
     if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
     const root = corporaRootOption(values);
     await startBackend(values);
-    const model = loadModel((values.model as string | undefined) ?? defaultModelDir());
+    const dir = (values.model as string | undefined) ?? defaultModelDir();
+    const model = readModelInfo(dir);
     const results: Record<string, unknown> = {};
-    for (const name of names) {
+    const splits = names.map((name) => {
       const { sentences, types } = loadEvaluationSplit(root, name, split);
       const known = types.filter((t) => model.types.includes(t));
       if (known.length === 0) throw new UsageError(`${name} annotates ${types.join(', ')}; the model tags ${model.types.join(', ')}`);
-      const r = evaluateModel(model, sentences, known, values.strict === true);
-      results[name] = r;
-      if (!values.json) process.stdout.write(`== ${name} ${split} (${model.info.name})\n${formatReport(r)}\n`);
+      return { name, sentences, known };
+    });
+    // A whole split is many batches: tag them on every worker.
+    const pool = await TagPool.start(dir, workers);
+    try {
+      for (const { name, sentences, known } of splits) {
+        const r = evaluatePredictions(sentences, await pool.predict(sentences.map((s) => s.tokens)), known, values.strict === true);
+        results[name] = r;
+        if (!values.json) process.stdout.write(`== ${name} ${split} (${model.info.name})\n${formatReport(r)}\n`);
+      }
+    } finally {
+      await pool.close();
     }
     if (values.json) process.stdout.write(JSON.stringify(results, null, 1) + '\n');
-    model.dispose();
     return 0;
   },
 };
