@@ -5,7 +5,7 @@ import type { TaggerShape, Variables } from '../model/tagger';
 import type { TagSet } from '../model/vocab';
 import { ComputePool } from '../parallel/compute-pool';
 import { ShardJob, splitShards } from '../parallel/shard-step';
-import type { Rng } from '../util/random';
+import { Rng } from '../util/random';
 import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
 import { allowedMask, LabelledSentence } from './labels';
 import { AdamW, linearSchedule } from './optimizer';
@@ -96,6 +96,11 @@ interface LoopProgress extends EpochProgress {
   history: EpochLoopResult['history'];
 }
 
+/** The dropout seed of shard `i` of a step. */
+function shardSeed(stepSeed: number, i: number): number {
+  return i === 0 ? stepSeed : new Rng((stepSeed + Math.imul(i, 0x9e3779b9)) >>> 0).seed();
+}
+
 /**
  * The epoch loop of supervised and multi-task training: AdamW with a linear schedule, gradients of each
  * mini-batch computed on `hooks.workers` threads, a devel evaluation after every epoch with early stopping
@@ -144,9 +149,11 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
           stoppedBy = 'time';
           break outer;
         }
-        const jobs: ShardJob[] = splitShards(planned.items, pool.workers).map((shard) => {
+        // One draw per step whatever the worker count, so that a run resumed with another count sees the same batches.
+        const stepSeed = rng.seed();
+        const jobs: ShardJob[] = splitShards(planned.items, pool.workers).map((shard, i) => {
           const batch = spec.featurizer.batch(shard.map((it) => it.sentence.tokens));
-          return { batch, allowed: allowedMask(shard, planned.tagSet, batch), dropout: o.dropout, seed: rng.seed(), view: planned.view };
+          return { batch, allowed: allowedMask(shard, planned.tagSet, batch), dropout: o.dropout, seed: shardSeed(stepSeed, i), view: planned.view };
         });
         const { loss, grads } = await pool.gradients(jobs);
         try {
