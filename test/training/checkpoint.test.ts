@@ -95,6 +95,28 @@ test('supervised training resumes at the epoch after its last checkpoint, with t
   await assert.rejects(trainSupervised(data, new HashedVectors(16), info, options, { checkpointDir: dir }), /does not match its checksum/);
 });
 
+test('a run stopped inside an epoch resumes at the next step of that epoch, with the weights of an uninterrupted run', async () => {
+  const data = trainingDataOf(loadCorpora(fixturesRoot(), ['S800']));
+  data.train = data.train.slice(0, 40);
+  data.devel[0].sentences = data.devel[0].sentences.slice(0, 20);
+  const options = { epochs: 2, batchSize: 10, hidden: 8, patience: 5, seed: 9 };
+  const info = { name: 'ckpt-within', trainedOn: ['S800/train'] };
+  const straight = await trainSupervised(data, new HashedVectors(16), info, options, { workers: 2 });
+  const dir = path.join(tmp, 'within');
+  const controller = new AbortController();
+  // 4 steps per epoch; checkpoints every step (checkpointMinutes ≈ 0), stopped after step 6 (epoch 2, step 2).
+  const first = await trainSupervised(data, new HashedVectors(16), info, options, { workers: 2, checkpointDir: dir, checkpointMinutes: 1e-9, signal: controller.signal, onProgress: (p) => p.phase === 'train' && p.step === 6 && controller.abort() });
+  assert.equal(first.stoppedBy, 'cancelled');
+  first.model.dispose();
+  const steps: number[] = [];
+  const resumed = await trainSupervised(data, new HashedVectors(16), info, options, { workers: 2, checkpointDir: dir, onProgress: (p) => p.phase === 'train' && steps.push(p.step) });
+  assert.deepEqual(steps, [7, 8]);
+  assert.deepEqual(resumed.history.map((h) => [h.epoch, h.loss, h.develF1]), straight.history.map((h) => [h.epoch, h.loss, h.develF1]));
+  assert.deepEqual(weights(resumed.model), weights(straight.model));
+  resumed.model.dispose();
+  straight.model.dispose();
+});
+
 test('a 2-worker run stopped in epoch 2 resumes with 1 worker and ends where the 2-worker run does, up to float rounding', async () => {
   const data = trainingDataOf(loadCorpora(fixturesRoot(), ['S800']));
   data.train = data.train.slice(0, 40);

@@ -51,6 +51,7 @@ export async function runMultiTaskPipeline(
   const stageHooks = (stage: Stage): TrainHooks => ({
     signal: hooks.signal,
     checkpointEvery: hooks.checkpointEvery,
+    checkpointMinutes: hooks.checkpointMinutes,
     workers: hooks.workers,
     checkpointDir: hooks.checkpointDir && path.join(hooks.checkpointDir, stage.replace(/[^\w.-]+/g, '_')),
     onProgress: (p) => hooks.onProgress?.(stage, p),

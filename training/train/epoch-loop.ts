@@ -35,6 +35,11 @@ export interface TrainHooks {
   checkpointDir?: string;
   checkpointEvery?: number;
   /**
+   * Also keep a checkpoint inside an epoch once this many minutes have passed since the last one (0 or unset:
+   * only at epoch ends, and when cancelled or out of time). An epoch over every corpus takes tens of minutes.
+   */
+  checkpointMinutes?: number;
+  /**
    * Threads computing each mini-batch's gradients (data parallelism; default 1). The batch is split into this
    * many shards; the result does not depend on luck: the same seed, batch size and worker count give the same
    * weights bit for bit, and any worker count gives the same step up to float rounding (without dropout).
@@ -94,6 +99,8 @@ export interface EpochLoopResult {
 interface LoopProgress extends EpochProgress {
   best: EpochLoopResult['best'];
   history: EpochLoopResult['history'];
+  /** A checkpoint inside epoch `epoch` + 1: how its batches were drawn and how far it got. */
+  inEpoch?: { planRngState: number; stepsDone: number; lossSum: number; sentences: number };
 }
 
 /** The dropout seed of shard `i` of a step. */
@@ -120,35 +127,45 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
   let stoppedBy: StoppedBy = 'epochs';
   let step = 0;
   let firstEpoch = 1;
+  let inEpoch: LoopProgress['inEpoch'];
   const elapsed = (): number => (Date.now() - started) / 1000;
   if (resume) {
     const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
     ({ rng, bestWeights, firstEpoch } = r);
-    ({ step, best, history } = r.progress);
+    ({ step, best, history, inEpoch } = r.progress);
     best.perCorpus ??= {};
     started -= r.progress.seconds * 1000;
   }
-  const checkpoint = (epoch: number, finished = false): void =>
-    saveEpochCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind, { finished, epoch, step, seconds: elapsed(), best, history }, rng, params, optimizer, { ...(spec.checkpointOptions ?? o) }, bestWeights);
+  let lastCheckpoint = Date.now();
+  const checkpoint = (epoch: number, finished = false, within?: LoopProgress['inEpoch']): void => {
+    saveEpochCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind, { finished, epoch, step, seconds: elapsed(), best, history, inEpoch: within }, rng, params, optimizer, { ...(spec.checkpointOptions ?? o) }, bestWeights);
+    lastCheckpoint = Date.now();
+  };
   const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
 
   let pool: ComputePool | undefined;
   try {
     pool = await ComputePool.start({ workers: hooks.workers ?? 1, shape: spec.shape, vars: params });
     outer: for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
-      let lossSum = 0;
-      let sentences = 0;
+      // A run resumed inside this epoch draws its batches again from the state they were drawn from, and skips
+      // those it has trained on; the main generator continues from its checkpointed state.
+      const planRngState = inEpoch ? inEpoch.planRngState : rng.state;
+      const plan = inEpoch ? spec.plan(new Rng(inEpoch.planRngState)) : spec.plan(rng);
+      const skip = inEpoch?.stepsDone ?? 0;
+      let lossSum = inEpoch?.lossSum ?? 0;
+      let sentences = inEpoch?.sentences ?? 0;
+      inEpoch = undefined;
       let tokens = 0;
       const epochStart = Date.now();
-      for (const planned of spec.plan(rng)) {
-        if (hooks.signal?.aborted) {
-          stoppedBy = 'cancelled';
+      const saveWithin = (stepsDone: number) => checkpoint(epoch - 1, false, { planRngState, stepsDone, lossSum, sentences });
+      for (let k = skip; k < plan.length; k++) {
+        const planned = plan[k];
+        if (hooks.signal?.aborted || (o.maxMinutes > 0 && elapsed() > o.maxMinutes * 60)) {
+          stoppedBy = hooks.signal?.aborted ? 'cancelled' : 'time';
+          saveWithin(k);
           break outer;
         }
-        if (o.maxMinutes > 0 && elapsed() > o.maxMinutes * 60) {
-          stoppedBy = 'time';
-          break outer;
-        }
+        if (hooks.checkpointMinutes && hooks.checkpointDir && Date.now() - lastCheckpoint > hooks.checkpointMinutes * 60_000) saveWithin(k);
         // One draw per step whatever the worker count, so that a run resumed with another count sees the same batches.
         const stepSeed = rng.seed();
         const jobs: ShardJob[] = splitShards(planned.items, pool.workers).map((shard, i) => {

@@ -16,12 +16,15 @@ export const WORD_VECTOR_OPTIONS: Record<string, OptionSpec> = {
 export const CHECKPOINT_OPTIONS: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', description: 'keep a checkpoint in DIR; if DIR holds one, resume from it (with its options)', valueName: 'DIR' },
   'checkpoint-every': { type: 'string', description: 'checkpoint interval (epochs or meta-iterations)', valueName: 'N' },
+  'checkpoint-minutes': { type: 'string', description: 'train, mtl-train: also checkpoint inside an epoch every M minutes (a stopped run loses less)', valueName: 'M' },
 };
 
 /** The hooks fields of CHECKPOINT_OPTIONS. */
-export function checkpointHooks(values: Record<string, unknown>): { checkpointDir?: string; checkpointEvery?: number } {
+export function checkpointHooks(values: Record<string, unknown>): { checkpointDir?: string; checkpointEvery?: number; checkpointMinutes?: number } {
   const every = values['checkpoint-every'] as string | undefined;
-  return { checkpointDir: values.checkpoint as string | undefined, checkpointEvery: every === undefined ? undefined : Number(every) };
+  const minutes = values['checkpoint-minutes'] as string | undefined;
+  if (minutes !== undefined && !(Number(minutes) >= 0)) throw new UsageError(`--checkpoint-minutes takes a number of minutes ≥ 0, not "${minutes}"`);
+  return { checkpointDir: values.checkpoint as string | undefined, checkpointEvery: every === undefined ? undefined : Number(every), checkpointMinutes: minutes === undefined ? undefined : Number(minutes) };
 }
 
 /** Threads a training command computes on. */
