@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fixturesRoot, loadSplit } from '../training/data/corpora';
 import { spansFromTags } from '../training/data/tagging-scheme';
 import { writeFileAtomic } from '../training/io/atomic';
+import { IDLE_COLLECT_MS } from '../server/idle';
 import * as P from '../server/protocol';
 import { TestClient } from '../test/server/lsp-client';
 import { DidChangeConfigurationNotification } from 'vscode-languageserver-protocol';
@@ -70,6 +71,7 @@ interface MemoryRow {
   featurizer_cached_words: number;
   sentence_cache_entries: number;
   workers: number;
+  idle_collections: number;
 }
 
 function memoryRow(at: string, m: P.MemoryReport): MemoryRow {
@@ -89,13 +91,14 @@ function memoryRow(at: string, m: P.MemoryReport): MemoryRow {
     featurizer_cached_words: m.featurizerCachedWords,
     sentence_cache_entries: m.sentenceCacheEntries,
     workers: m.workers,
+    idle_collections: m.idleCollections,
   };
 }
 
 function memoryTable(rows: MemoryRow[]): string {
-  const head = '| moment | RSS | peak | V8 heap used / reserved | external | of which ArrayBuffers | wasm heap | tensors | word vectors | cached words / sentences | workers |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const head = '| moment | RSS | peak | V8 heap used / reserved | external | of which ArrayBuffers | wasm heap | tensors | word vectors | cached words / sentences | workers | idle GCs |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const line = (r: MemoryRow) =>
-    `| ${r.at} | ${r.rss} | ${r.peak_rss} | ${r.v8_heap_used} / ${r.v8_heap_total} | ${r.external} | ${r.array_buffers} | ${r.wasm_heap} | ${r.tensors} | ${r.word_vectors} | ${r.featurizer_cached_words} / ${r.sentence_cache_entries} | ${r.workers} |`;
+    `| ${r.at} | ${r.rss} | ${r.peak_rss} | ${r.v8_heap_used} / ${r.v8_heap_total} | ${r.external} | ${r.array_buffers} | ${r.wasm_heap} | ${r.tensors} | ${r.word_vectors} | ${r.featurizer_cached_words} / ${r.sentence_cache_entries} | ${r.workers} | ${r.idle_collections} |`;
   return [head, ...rows.map(line)].join('\n');
 }
 
@@ -230,9 +233,10 @@ async function main(): Promise<void> {
     process.stderr.write(`adaptation on ${result.sentences} sentences: ${adaptMs.toFixed(0)} ms to the new entities (${newTypes} predicted Affliction entities)\n`);
 
     const mem = rssMiB(client.child.pid!);
-    // Idle: the adaptation's worker has ended and both documents are tagged with the new model.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const idleMemory = await measure('idle at the end (after adaptation; 2 s quiet)');
+    // Idle: the adaptation's worker has ended, both documents are tagged with the new model, and the server has
+    // been quiet long enough to collect the garbage of that work (IDLE_COLLECT_MS, server/idle.ts).
+    await new Promise((resolve) => setTimeout(resolve, IDLE_COLLECT_MS + 2000));
+    const idleMemory = await measure(`idle at the end (after adaptation; ${(IDLE_COLLECT_MS + 2000) / 1000} s quiet)`);
     const wallSeconds = (performance.now() - t00) / 1000;
     const numbers = {
       first_entities_ms: Math.round(firstMs),

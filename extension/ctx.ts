@@ -62,9 +62,11 @@ export class Ctx implements vscode.Disposable {
 
   async start(): Promise<void> {
     const module = this.extension.asAbsolutePath(path.join('dist', 'server.js'));
+    // Node options and environment that keep the long-lived server's memory down (see SERVER_LAUNCH).
+    const env = { ...process.env, ...P.SERVER_LAUNCH.env };
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+      run: { module, transport: TransportKind.ipc, options: { execArgv: [...P.SERVER_LAUNCH.execArgv], env } },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...P.SERVER_LAUNCH.execArgv, '--nolazy', '--inspect=6009'], env } },
     };
     const storageDir = this.extension.globalStorageUri.fsPath;
     fs.mkdirSync(storageDir, { recursive: true });

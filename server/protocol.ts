@@ -53,6 +53,18 @@ export const DEFAULT_SETTINGS: Settings = {
   workers: 0,
 };
 
+/**
+ * How a client starts the server process: Node options and environment variables on top of its own. Without
+ * them a long-lived server keeps memory it no longer uses: glibc (Linux) holds what worker threads and large
+ * buffers freed in per-thread arenas and under a raised mmap threshold, and V8's young generation, once grown
+ * to its 16 MiB semi-spaces, stays that size — ~100 MiB of the 250 MiB idle budget (docs/results/server.md).
+ * Other platforms ignore the glibc variables.
+ */
+export const SERVER_LAUNCH = {
+  execArgv: ['--max-semi-space-size=4'],
+  env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
+} as const;
+
 /** What the client may pass in `initializationOptions`. */
 export interface InitializationOptions {
   /** Where adapted models, job folders and the model history live (the extension's global storage). */
@@ -119,6 +131,8 @@ export interface MemoryReport {
   sentenceCacheEntries: number;
   /** Worker threads running an adaptation, a hardness computation or a training job, each with its own V8 and wasm heaps (the tagging pool's threads not counted). */
   workers: number;
+  /** Full garbage collections run so far once the server went quiet after work (they shrink the V8 heap). */
+  idleCollections: number;
 }
 
 /** The server's memory now. */

@@ -26,6 +26,7 @@ import { EmbeddingTable } from '../training/embeddings/store';
 import { cacheDir } from '../training/io/paths';
 import { checkLabel, RejectionStore, StandoffFile } from './annotations';
 import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
+import { IdleCollector } from './idle';
 import { JobManager } from './jobs';
 import { ModelHost } from './models';
 import * as P from './protocol';
@@ -100,6 +101,8 @@ export class MetaBioNerServer {
       log: (message) => this.connection.console.info(`MetaBioNER: ${message}`),
     }),
   );
+  /** Collects the garbage of a burst of work once the server is quiet (see idle.ts). */
+  private readonly idle = new IdleCollector();
   private settings!: SettingsSource;
   private storageDir = path.join(cacheDir(), 'server');
   private models!: ModelHost;
@@ -124,6 +127,7 @@ export class MetaBioNerServer {
     });
     connection.onDidChangeConfiguration(() => void this.configurationChanged());
     connection.onShutdown(async () => {
+      this.idle.dispose();
       this.jobs?.dispose();
       await this.tagger.close();
     });
@@ -139,7 +143,10 @@ export class MetaBioNerServer {
     this.models = new ModelHost(this.storageDir);
     this.rejections = new RejectionStore(path.join(this.storageDir, 'rejections.json'));
     this.jobs = new JobManager(this.storageDir, {
-      onState: (job) => void this.connection.sendNotification(P.JobStateNotification.type, job),
+      onState: (job) => {
+        this.idle.touch();
+        void this.connection.sendNotification(P.JobStateNotification.type, job);
+      },
       onMetrics: (id, metrics) => void this.connection.sendNotification(P.JobMetricsNotification.type, { id, metrics }),
     });
     return {
@@ -263,6 +270,7 @@ export class MetaBioNerServer {
       predicted = await this.tagger.tag(this.models.require(), this.models.generation, sentences, isStale);
       if (isStale()) return undefined;
     } while (!predicted);
+    this.idle.touch();
     const lo = sentences.length ? sentences[0].start : start;
     const hi = sentences.length ? sentences[sentences.length - 1].end : end;
     const labels = this.annotations(doc, a).filter((e) => e.end > lo && e.start <= hi);
@@ -520,10 +528,12 @@ export class MetaBioNerServer {
     } finally {
       cancel.dispose();
       progress.done();
+      this.idle.touch();
     }
   }
 
   private modelChanged(): void {
+    this.idle.touch();
     this.setStatus(this.currentStatus());
     this.refreshAll();
   }
@@ -542,6 +552,7 @@ export class MetaBioNerServer {
     } finally {
       cancel.dispose();
       progress.done();
+      this.idle.touch();
     }
   }
 
@@ -553,6 +564,7 @@ export class MetaBioNerServer {
       featurizerCachedWords: model?.featurizer.cachedWords ?? 0,
       sentenceCacheEntries: this.tagger.size,
       workers: WorkerRun.running,
+      idleCollections: this.idle.collections,
     };
   }
 

@@ -95,8 +95,9 @@ export class TestClient {
     const entry = options.bundled ? path.join(root, 'dist', 'server.js') : path.join(root, 'server', 'main.ts');
     const child = fork(entry, ['--node-ipc'], {
       cwd: root,
-      execArgv: options.bundled ? [] : ['--import', 'tsx'],
-      env: { ...process.env, METABIONER_CACHE: path.join(options.storageDir, 'cache'), ...options.env },
+      // Started as the extension starts it (server/protocol.ts SERVER_LAUNCH).
+      execArgv: [...P.SERVER_LAUNCH.execArgv, ...(options.bundled ? [] : ['--import', 'tsx'])],
+      env: { ...process.env, ...P.SERVER_LAUNCH.env, METABIONER_CACHE: path.join(options.storageDir, 'cache'), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const client = new TestClient(child, options);
