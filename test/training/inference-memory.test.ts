@@ -7,6 +7,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../training/engine/backend';
 import { Featurizer } from '../../training/model/features';
+import { PREDICT_BATCH, PREDICT_TOKENS, predictionBatches } from '../../training/model/ner-model';
 import { decode, encode, initParams, TaggerShape } from '../../training/model/tagger';
 import { CharVocab } from '../../training/model/vocab';
 import { Rng } from '../../training/util/random';
@@ -87,4 +88,19 @@ test('gradients through the inference path (meta-learning without dropout takes 
     assert.ok(maxDiff <= 1e-4 * Math.max(1, scale), `${k}: gradients differ by ${maxDiff} (scale ${scale})`);
   }
   Object.values(vars).forEach((v) => v.dispose());
+});
+
+test('prediction batches: every sentence once, shortest first, at most 64 sentences and PREDICT_TOKENS padded tokens a call', () => {
+  const lengths = [3, 250, 12, 12, 40, 1, 0, 90, 7, ...Array.from({ length: 150 }, (_, i) => 5 + (i % 9))];
+  const sentences = lengths.map((n) => new Array<string>(n).fill('w'));
+  const batches = predictionBatches(sentences);
+  assert.deepEqual(batches.flat().sort((a, b) => a - b), [...sentences.keys()]);
+  const order = batches.flat().map((k) => lengths[k]);
+  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  for (const b of batches) {
+    const longest = Math.max(...b.map((k) => lengths[k]));
+    assert.ok(b.length <= PREDICT_BATCH);
+    assert.ok(b.length === 1 || b.length * longest <= PREDICT_TOKENS, `${b.length} sentences of up to ${longest} tokens`);
+  }
+  assert.deepEqual(predictionBatches(sentences, 4, 1e9).map((b) => b.length).slice(0, 3), [4, 4, 4]);
 });
