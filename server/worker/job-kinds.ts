@@ -50,12 +50,9 @@ function validateWorkers(p: JobParams): void {
   }
 }
 
-/**
- * The worker count a job trains with, for the training loop's hooks: the job's own, else the setting; 0 means
- * every core. Spread into the hooks object (`{ ...parallelism(p, ctx), signal, … }`).
- */
-export function parallelism(p: JobParams, ctx: Pick<JobContext, 'workers'>): { workers: number } {
-  return { workers: resolveWorkers(p.workers ?? ctx.workers) };
+/** The worker count a job trains with (the training loop's `hooks.workers`): the job's own, else the setting; 0 means every core. */
+export function workerCount(p: JobParams, ctx: Pick<JobContext, 'workers'>): number {
+  return resolveWorkers(p.workers ?? ctx.workers);
 }
 
 /** Drops undefined entries, so that the library's defaults apply. */
@@ -77,7 +74,7 @@ const supervised: JobKindSpec<SupervisedJobParams> = {
       { name: p.corpora.join('+'), trainedOn: p.corpora.map((c) => `${c}/train`), command: `language server job ${JSON.stringify(p)}` },
       defined({ epochs: p.epochs, batchSize: p.batchSize, lr: p.lr, hidden: p.hidden, patience: p.patience, seed: p.seed }),
       {
-        ...parallelism(p, ctx),
+        workers: workerCount(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 1,
@@ -106,7 +103,7 @@ const meta: JobKindSpec<MetaJobParams> = {
       ctx.words,
       defined({ method: p.method, k: p.k, iterations: p.iterations, tasksPerIteration: p.tasksPerIteration, innerSteps: p.innerSteps, hidden: p.hidden, seed: p.seed }),
       {
-        ...parallelism(p, ctx),
+        workers: workerCount(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 10,
@@ -136,7 +133,7 @@ const multitask: JobKindSpec<MultitaskJobParams> = {
       { name: `multitask-${p.corpora.join('+')}`, trainedOn: p.corpora.map((c) => `${c}/train`), command: `language server job ${JSON.stringify(p)}` },
       defined({ sharing: p.sharing, sampling: p.sampling, slicingRate: p.slicingRate, epochs: p.epochs, hidden: p.hidden, seed: p.seed }),
       {
-        ...parallelism(p, ctx),
+        workers: workerCount(p, ctx),
         signal: ctx.signal,
         checkpointDir: ctx.checkpointDir,
         checkpointEvery: p.checkpointEvery ?? 1,

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, type JobParams, type SupervisedJobParams } from '../../server/protocol';
 import { MAX_WORKERS, toSettings } from '../../server/settings';
-import { jobKind, parallelism } from '../../server/worker/job-kinds';
+import { jobKind, workerCount } from '../../server/worker/job-kinds';
 import { defaultWorkers } from '../../training/parallel/worker-entry';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -42,10 +42,10 @@ test('the workers setting: whole numbers ≥ 0 are kept (0 = every core), others
 
 test('a job trains with its own worker count, else the setting; 0 is every core; a bad count is refused before a worker starts', () => {
   const job: SupervisedJobParams = { kind: 'supervised', corpora: ['A'] };
-  assert.deepEqual(parallelism({ ...job, workers: 3 }, { workers: 1 }), { workers: 3 });
-  assert.deepEqual(parallelism(job, { workers: 2 }), { workers: 2 });
-  assert.deepEqual(parallelism(job, { workers: 0 }), { workers: defaultWorkers() });
-  assert.deepEqual(parallelism({ ...job, workers: 0 }, { workers: 5 }), { workers: defaultWorkers() });
+  assert.equal(workerCount({ ...job, workers: 3 }, { workers: 1 }), 3);
+  assert.equal(workerCount(job, { workers: 2 }), 2);
+  assert.equal(workerCount(job, { workers: 0 }), defaultWorkers());
+  assert.equal(workerCount({ ...job, workers: 0 }, { workers: 5 }), defaultWorkers());
   for (const kind of ['supervised', 'meta', 'multitask'] as const) {
     const valid: JobParams =
       kind === 'meta' ? { kind, method: 'metabioner', target: 'Disease' } : kind === 'multitask' ? { kind, corpora: ['A', 'B'] } : job;
