@@ -38,6 +38,8 @@ export interface MultiTaskOptions {
   clipNorm: number;
   warmup: number;
   dropout: number;
+  /** Probability of zeroing a token's word vector in training (0 = none). */
+  wordDropout: number;
   patience: number;
   seed: number;
   /** Which corpus the next batch comes from: in proportion to batch counts (mt-dnn), uniformly, or n^(1/T). */
@@ -59,6 +61,7 @@ export const DEFAULT_MULTITASK: MultiTaskOptions = {
   clipNorm: 5,
   warmup: 0.02,
   dropout: 0.5,
+  wordDropout: 0,
   patience: 3,
   seed: 1,
   sampling: 'proportional',

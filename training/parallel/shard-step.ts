@@ -14,6 +14,8 @@ export interface ShardJob {
   batch: Batch;
   allowed: Uint8Array;
   dropout: number;
+  /** Probability that a token's word vector is zeroed (word dropout; the char-CNN still sees the token). */
+  wordDropout?: number;
   seed: number;
   view: [string, string][];
 }
@@ -33,13 +35,25 @@ export function shardGradients(vars: Variables, shape: TaggerShape, job: ShardJo
     view[v] = vars[g];
   }
   const rng = new Rng(job.seed);
+  const batch = job.wordDropout ? withWordDropout(job.batch, job.wordDropout, new Rng((job.seed ^ 0x5bd1e995) >>> 0)) : job.batch;
   const { loss, grads } = lossAndGrads(
-    () => labelLoss(view as Params, encode(view as Params, shape, job.batch, { training: true, dropout: job.dropout, rng }), job.batch, job.allowed),
+    () => labelLoss(view as Params, encode(view as Params, shape, batch, { training: true, dropout: job.dropout, rng }), batch, job.allowed),
     view,
   );
   const byName: Record<string, tf.Tensor> = {};
   for (const [v, g] of job.view) byName[g] = grads[v];
   return { loss, grads: byName };
+}
+
+/**
+ * A copy of the batch in which each real token's word vector is zeroed with probability `p`: the tagger must also
+ * recognise entities from their characters and context, as it must for words the vectors do not know.
+ */
+export function withWordDropout(batch: Batch, p: number, rng: Rng): Batch {
+  const D = batch.words.length / Math.max(1, batch.B * batch.T);
+  const words = batch.words.slice();
+  for (let pos = 0; pos < batch.B * batch.T; pos++) if (batch.tokenMask[pos] > 0 && rng.next() < p) words.fill(0, pos * D, (pos + 1) * D);
+  return { ...batch, words };
 }
 
 /** Contiguous shards of near-equal size (fewer than `n` when there are fewer items). */

@@ -54,6 +54,8 @@ export interface EpochLoopOptions {
   lr: number;
   warmup: number;
   dropout: number;
+  /** Word dropout (see ShardJob); absent in checkpoints written before it existed = 0. */
+  wordDropout?: number;
   patience: number;
   maxMinutes: number;
 }
@@ -116,6 +118,7 @@ function shardSeed(stepSeed: number, i: number): number {
  */
 export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult> {
   const { options: o, params, optimizer, hooks } = spec;
+  if (o.wordDropout !== undefined && !(o.wordDropout >= 0 && o.wordDropout < 1)) throw new Error(`word dropout must be in [0, 1), got ${o.wordDropout}`);
   const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind) : undefined;
   const totalSteps = spec.stepsPerEpoch * o.epochs;
   const warmupSteps = Math.round(totalSteps * o.warmup);
@@ -170,7 +173,7 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
         const stepSeed = rng.seed();
         const jobs: ShardJob[] = splitShards(planned.items, pool.workers).map((shard, i) => {
           const batch = spec.featurizer.batch(shard.map((it) => it.sentence.tokens));
-          return { batch, allowed: allowedMask(shard, planned.tagSet, batch), dropout: o.dropout, seed: shardSeed(stepSeed, i), view: planned.view };
+          return { batch, allowed: allowedMask(shard, planned.tagSet, batch), dropout: o.dropout, wordDropout: o.wordDropout ?? 0, seed: shardSeed(stepSeed, i), view: planned.view };
         });
         const { loss, grads } = await pool.gradients(jobs);
         try {

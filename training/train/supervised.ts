@@ -22,6 +22,8 @@ export interface SupervisedOptions {
   /** Fraction of all steps spent warming the learning rate up. */
   warmup: number;
   dropout: number;
+  /** Probability of zeroing a token's word vector in training (0 = none). */
+  wordDropout: number;
   /** Stop after this many evaluations without a better devel F1. */
   patience: number;
   seed: number;
@@ -39,6 +41,7 @@ export const DEFAULT_SUPERVISED: SupervisedOptions = {
   clipNorm: 5,
   warmup: 0.02,
   dropout: 0.5,
+  wordDropout: 0,
   patience: 5,
   seed: 1,
   hidden: DEFAULT_SHAPE.hidden,
