@@ -104,9 +104,9 @@ export const adaptOnSelection = (entities: Entities): Factory =>
     const result = await withServerProgress(ctx, 'MetaBioNER: few-shot adaptation', (workDoneToken, cancel) =>
       ctx.ready.sendRequest(P.AdaptRequest.type, { textDocument: docId(editor), range: protocolRange(ctx, selection), workDoneToken }, cancel),
     );
-    const types = result.model.types.join(', ');
+    const learned = [...new Set(labels.map((l) => l.type))].join(', ') || result.model.types.join(', ');
     const choice = await vscode.window.showInformationMessage(
-      `MetaBioNER learned ${types} from ${result.sentences} sentence${result.sentences === 1 ? '' : 's'} and ${labels.length} entit${labels.length === 1 ? 'y' : 'ies'} in ${result.seconds.toFixed(1)} s: model ${result.model.name} is now active.`,
+      `MetaBioNER learned ${learned} from ${result.sentences} sentence${result.sentences === 1 ? '' : 's'} and ${labels.length} entit${labels.length === 1 ? 'y' : 'ies'} in ${result.seconds.toFixed(1)} s: model ${result.model.name} (${result.model.types.join(', ')}) is now active.`,
       'Undo',
     );
     if (choice === 'Undo') await vscode.commands.executeCommand('metabioner.undoModel');

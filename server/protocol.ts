@@ -48,8 +48,8 @@ export const DEFAULT_SETTINGS: Settings = {
   debounceMs: 200,
   maxDocumentMiB: 4,
   corporaRoot: '',
-  adaptEpochs: 15,
-  adaptLearningRate: 1e-2,
+  adaptEpochs: 30,
+  adaptLearningRate: 0.05,
   workers: 0,
 };
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../training/engine/backend';
-import { adaptFewShot } from '../../training/meta/adapt';
+import { adaptFewShot, DEFAULT_EXTEND } from '../../training/meta/adapt';
 import { loadModel, saveModel } from '../../training/model/model-io';
 import type { JobMetrics } from '../protocol';
 import { computeHardness } from './hardness';
@@ -77,7 +77,8 @@ async function run(task: WorkerTask): Promise<WorkerOutput> {
       post({ type: 'progress', message: 'loading the model', percentage: 5 });
       const from = loadModel(task.modelDir);
       post({ type: 'progress', message: `adapting on ${task.support.length} sentences`, percentage: 15 });
-      const adapted = adaptFewShot(from, task.support, { epochs: task.epochs, lr: task.lr });
+      // The model keeps what it knew and learns the labelled types beside it (DEFAULT_EXTEND).
+      const adapted = adaptFewShot(from, task.support, { ...DEFAULT_EXTEND, epochs: task.epochs, lr: task.lr });
       post({ type: 'progress', message: 'saving the adapted model', percentage: 90 });
       saveModel(adapted, task.outDir);
       const out = { dir: task.outDir, name: adapted.info.name, types: adapted.types };

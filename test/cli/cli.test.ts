@@ -98,10 +98,15 @@ test('meta-train (target held out) → adapt on a support file → score on the 
   const supportFile = path.join(tmp, 'support.tsv');
   const s800 = fs.readFileSync(path.join(fixtures, 'S800', 'train.tsv'), 'utf8').split('\n\n').filter((b) => b.includes('B-Species')).slice(0, 5);
   fs.writeFileSync(supportFile, s800.join('\n\n') + '\n');
-  const a = cli('adapt', '--model', meta, '--support', supportFile, '--epochs', '5', '--out', path.join(tmp, 'adapted'), '--eval-corpus', 'S800', '--corpora-root', fixtures);
+  const a = cli('adapt', '--model', meta, '--support', supportFile, '--mode', 'replace', '--epochs', '5', '--out', path.join(tmp, 'adapted'), '--eval-corpus', 'S800', '--corpora-root', fixtures);
   assert.equal(a.code, 0, a.stderr);
-  assert.match(a.stdout, /adapted to Species on 5 sentences/);
+  assert.match(a.stdout, /adapted \(replace\) on 5 sentences: types Species;/);
   assert.match(a.stdout, /S800 test: precision [\d.]+ recall [\d.]+ F1 [\d.]+/);
+  // The default keeps what the model knew: the meta-trained generic type stays beside the new one.
+  const e = cli('adapt', '--model', meta, '--support', supportFile, '--epochs', '2', '--out', path.join(tmp, 'extended'));
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /adapted \(extend\) on 5 sentences: types Entity, Species;/);
+  assert.match(cli('adapt', '--model', meta, '--support', supportFile, '--mode', 'merge', '--out', path.join(tmp, 'x')).stderr, /--mode must be extend or replace/);
   for (const init of [['--model', meta], ['--scratch', '--hidden', '8']]) {
     const json = path.join(tmp, `fewshot-${init[0]}.json`);
     const f = cli('fewshot-eval', ...init, '--corpus', 'S800', '--corpora-root', fixtures, '--k', '2,3', '--samples', '2', '--epochs', '2', '--test-limit', '20', '--json', json);

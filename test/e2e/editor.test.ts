@@ -126,7 +126,7 @@ test('1b. accept, remove and reject a prediction: keybindings and the editor con
   }),
 );
 
-test('2. label two sentences with a new type, adapt on the selection: progress, then the type in another document', { skip }, (t) =>
+test('2. label two sentences with a new type, adapt on the selection: progress, then the type in another document beside the known ones', { skip }, (t) =>
   scenario(t, async () => {
     await wb.openFile(DOCS.followUp);
     await wb.openFile(DOCS.cellLines);
@@ -153,6 +153,9 @@ test('2. label two sentences with a new type, adapt on the selection: progress, 
     assert.ok(await done.locator('.monaco-button', { hasText: 'Undo' }).isVisible(), 'an Undo button');
     await wb.openFile(DOCS.followUp);
     await wb.waitForFamily(familyOf(NEW_TYPE), 'dashed');
+    // The model learned the new type beside the ones it knew: their highlights stay (Cisplatin, BRCA1).
+    await wb.waitForFamily(familyOf('Chemical'), 'dashed');
+    await wb.waitForFamily(familyOf('Gene'), 'dashed');
     assert.match(await wb.serverReady(), new RegExp(NEW_TYPE));
     // Undo: the previous model (and its types) again.
     await done.locator('.monaco-button', { hasText: 'Undo' }).click();

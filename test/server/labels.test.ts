@@ -63,7 +63,7 @@ test('labels go to a brat .ann file beside the text, written back verbatim, neve
   assert.equal(shown.entities.filter((e) => e.source === 'annotation' && e.type === 'Species').length, 6);
 });
 
-test('adapt on a selection: refused without labels, then a Species model that tags the unlabelled sentence; undo', async () => {
+test('adapt on a selection: refused without labels, then the model corrected on Species tags the unlabelled sentence and keeps its other types; undo', async () => {
   const uri = client().open(path.join(tmp, 'notes.txt')).uri; // already open: same document
   const textDocument = { uri };
   await assert.rejects(
@@ -84,7 +84,8 @@ test('adapt on a selection: refused without labels, then a Species model that ta
   const published = client().next<P.PublishEntitiesParams>(P.PublishEntitiesNotification.type, (p) => p.uri === uri && p.entities.some((e) => e.type === 'Species' && e.source === 'prediction'));
   const r = await request<P.AdaptParams, P.AdaptResult>(P.AdaptRequest.type, { textDocument, range: whole, workDoneToken: 'adapt-1' });
   assert.equal(r.sentences, 5);
-  assert.deepEqual(r.model.types, ['Species']);
+  // Extend mode: the labels (Species, a type the model knows) correct it; every type it knew stays.
+  assert.deepEqual(r.model.types, shipped.types);
   assert.equal(r.model.version, 1);
   assert.ok(r.model.path.startsWith(path.join(tmp, 'storage', 'models')), 'adapted models live in the storage folder');
   const progress = client().received<{ token: string; value: { kind: string } }>({ method: '$/progress' }).filter((p) => p.token === 'adapt-1').map((p) => p.value.kind);
@@ -94,7 +95,8 @@ test('adapt on a selection: refused without labels, then a Species model that ta
   const last = client().text(uri).indexOf(UNLABELLED);
   const predicted = entities.filter((e) => e.source === 'prediction' && e.range.start.character >= last).map((e) => client().text(uri).slice(e.range.start.character, e.range.end.character));
   assert.ok(predicted.includes('mice') || predicted.includes('rats'), `predicted in the unlabelled sentence: ${predicted.join(', ')}`);
-  assert.equal((await client().waitFor<P.ServerStatus>(P.StatusNotification.type, (s) => s.model?.version === 1)).model?.types[0], 'Species');
+  assert.ok(entities.some((e) => e.source === 'prediction' && (e.type === 'Disease' || e.type === 'Chemical')), 'the other types are still predicted');
+  assert.deepEqual((await client().waitFor<P.ServerStatus>(P.StatusNotification.type, (s) => s.model?.version === 1)).model?.types, shipped.types);
 
   const models = await request<undefined, P.ModelsResult>(P.ModelsRequest.type, undefined);
   assert.equal(models.history.length, 2);

@@ -27,7 +27,7 @@ export function disposeGrads(grads: Record<string, tf.Tensor>): void {
   for (const g of Object.values(grads)) g.dispose();
 }
 
-/** One supervised update of encoder and decoder on a batch; returns the batch loss before the update. */
+/** One supervised update of encoder and decoder (or the parameters under `prefixes`) on a batch; returns the batch loss before the update. */
 export function supervisedStep(
   vars: Variables,
   shape: TaggerShape,
@@ -37,8 +37,9 @@ export function supervisedStep(
   lr: number,
   dropout: number,
   rng: Rng,
+  prefixes: readonly string[] = ['enc.', 'dec.'],
 ): number {
-  const wrt = pick(vars, ['enc.', 'dec.']);
+  const wrt = pick(vars, prefixes);
   const { loss, grads } = lossAndGrads(
     () => labelLoss(vars as Params, encode(vars as Params, shape, batch, { training: true, dropout, rng }), batch, allowed),
     wrt,

@@ -5,7 +5,7 @@ import { listCorpora, loadSplit } from '../../data/corpora';
 import { evaluateModel } from '../../eval/evaluate-model';
 import { packageRoot } from '../../io/paths';
 import { writeFileAtomic } from '../../io/atomic';
-import { adaptFewShot, DEFAULT_ADAPT } from '../../meta/adapt';
+import { adaptFewShot, DEFAULT_ADAPT, DEFAULT_EXTEND } from '../../meta/adapt';
 import { fewShotEval, scratchModel, testSubset } from '../../meta/fewshot-eval';
 import { CharVocab } from '../../model/vocab';
 import { DEFAULT_META, META_METHODS, MetaMethod, metaTrain } from '../../meta/meta-train';
@@ -92,25 +92,29 @@ export const metaTrainCommand: Command = {
 
 export const adaptCommand: Command = {
   name: 'adapt',
-  summary: 'Few-shot adaptation: a new decoder for the entity types of the support sentences (CoNLL file) on a copy of the model encoder.',
+  summary: 'Few-shot adaptation on the support sentences (CoNLL file): the model keeps its types and learns those of the support (extend), or gets a new decoder over the support types only (replace, the paper\'s meta-testing).',
   options: {
     model: { type: 'string', description: 'model to adapt (e.g. from meta-train)', valueName: 'DIR' },
     support: { type: 'string', description: 'annotated support sentences, TOKEN<TAB>TAG per line', valueName: 'FILE' },
-    epochs: { type: 'string', description: 'passes over the support sentences', default: String(DEFAULT_ADAPT.epochs), valueName: 'N' },
-    lr: { type: 'string', description: 'AdamW learning rate', default: String(DEFAULT_ADAPT.lr), valueName: 'X' },
+    mode: { type: 'string', description: 'extend (keep every type, learn the support types in the decoder) or replace (new decoder, encoder trained too)', default: 'extend', valueName: 'M' },
+    epochs: { type: 'string', description: `passes over the support sentences (default ${DEFAULT_EXTEND.epochs} extend, ${DEFAULT_ADAPT.epochs} replace)`, valueName: 'N' },
+    lr: { type: 'string', description: `AdamW learning rate (default ${DEFAULT_EXTEND.lr} extend, ${DEFAULT_ADAPT.lr} replace)`, valueName: 'X' },
     out: { type: 'string', description: 'adapted model directory', valueName: 'DIR' },
     'eval-corpus': { type: 'string', description: 'score the adapted model on this corpus test split', valueName: 'C' },
     'corpora-root': CORPUS_OPTIONS['corpora-root'],
   },
   async run(values) {
     if (!values.model || !values.support || !values.out) throw new UsageError('adapt needs --model DIR --support FILE --out DIR');
+    const mode = values.mode as string;
+    if (mode !== 'extend' && mode !== 'replace') throw new UsageError('--mode must be extend or replace');
     await startBackend(values);
     const support = readConll(values.support as string);
     const from = loadModel(values.model as string);
-    const adapted = adaptFewShot(from, support, { epochs: intOption(values, 'epochs'), lr: numberOption(values, 'lr') });
+    const base = mode === 'extend' ? DEFAULT_EXTEND : DEFAULT_ADAPT;
+    const adapted = adaptFewShot(from, support, { ...base, epochs: intOption(values, 'epochs') ?? base.epochs, lr: numberOption(values, 'lr') ?? base.lr });
     adapted.info.command = `metabioner adapt ${process.argv.slice(3).join(' ')}`.trim();
     saveModel(adapted, values.out as string);
-    process.stdout.write(`adapted to ${adapted.types.join(', ')} on ${support.length} sentences; written to ${values.out as string}\n`);
+    process.stdout.write(`adapted (${mode}) on ${support.length} sentences: types ${adapted.types.join(', ')}; written to ${values.out as string}\n`);
     const corpus = values['eval-corpus'] as string | undefined;
     if (corpus) {
       const { sentences, types } = loadEvaluationSplit(corporaRootOption(values), corpus, 'test');
