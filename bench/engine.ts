@@ -1,7 +1,8 @@
 /**
  * bench:engine — training-step time (batch 5, 10, 32), first-order meta-iteration time and inference
- * tokens/s of our TF.js tagger against the same model in PyTorch, on the same sentences, one after the other.
- * Writes docs/results/engine.json and engine.md. Not a test: it prints numbers, it does not pass or fail.
+ * tokens/s of our TF.js tagger against the same model in PyTorch, on the same sentences, one after the other;
+ * then the parallel section (engine-parallel.ts): 1 worker and every core, against PyTorch with 1 and as many
+ * intra-op threads. Writes docs/results/engine.json and engine.md. Not a test: it prints numbers, it does not pass or fail.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,6 +23,9 @@ import { AdamW } from '../training/train/optimizer';
 import { pick, supervisedStep } from '../training/train/step';
 import { Rng } from '../training/util/random';
 import { HashedVectors } from '../test/helpers/hashed-vectors';
+import { defaultWorkers } from '../training/parallel/worker-entry';
+import { EpochTiming, timeShippedEpoch } from './engine-epoch';
+import { measureParallel, ParallelNumbers } from './engine-parallel';
 
 const BATCH_SIZES = [5, 10, 32];
 const WARMUP = 3;
@@ -106,7 +110,7 @@ async function measureOurs(sentences: Sentence[], tagSet: TagSet, chars: CharVoc
   return { backend: info.name, numbers: { train_step_ms: trainStep, meta_iteration_ms: median(metaTimes), infer_tokens_per_s: best } };
 }
 
-function measurePyTorch(sentences: Sentence[], tagSet: TagSet, chars: CharVocab): { numbers?: EngineNumbers; backend?: string; skipped?: string } {
+function measurePyTorch(sentences: Sentence[], tagSet: TagSet, chars: CharVocab, threads: number): { numbers?: EngineNumbers; backend?: string; skipped?: string } {
   const python = '/usr/bin/python3';
   if (!fs.existsSync(python)) return { skipped: `${python} not found` };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metabioner-bench-'));
@@ -125,7 +129,7 @@ function measurePyTorch(sentences: Sentence[], tagSet: TagSet, chars: CharVocab)
     }),
   );
   const res = spawnSync(python, [path.join(__dirname, 'pytorch_reference.py'), 'bench', '--data', dataFile, '--out', outFile], {
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', METABIONER_TORCH_THREADS: String(threads) },
     stdio: ['ignore', 'inherit', 'pipe'],
     encoding: 'utf8',
   });
@@ -143,8 +147,19 @@ async function main(): Promise<void> {
   const tagSet = new TagSet(['Disease']);
   const chars = CharVocab.build(sentences.flatMap((s) => s.tokens));
   process.stderr.write(`bench:engine on ${sentences.length} sentences of ${source}\n`);
+  const workersArg = process.argv.indexOf('--workers');
+  const workers = workersArg > 0 ? Number(process.argv[workersArg + 1]) : defaultWorkers();
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const wallStart = Date.now();
   const ours = await measureOurs(sentences, tagSet, chars, backend);
-  const torch = measurePyTorch(sentences, tagSet, chars);
+  process.stderr.write(`parallel section: 1 and ${workers} workers\n`);
+  const parallel = await measureParallel(sentences, tagSet, chars, workers, [10, 32]);
+  const torch = measurePyTorch(sentences, tagSet, chars, workers);
+  const torch1 = workers > 1 ? measurePyTorch(sentences, tagSet, chars, 1) : torch;
+  const epochArg = process.argv.indexOf('--epoch-steps');
+  const epochSteps = epochArg > 0 ? Number(process.argv[epochArg + 1]) : 500;
+  const epoch = epochSteps >= 0 ? await timeShippedEpoch([...new Set([1, workers])], epochSteps) : undefined;
+  const wallMinutes = (Date.now() - wallStart) / 60000;
   const rows: [string, string, string, string][] = [];
   const fmt = (x: number | undefined, digits = 1) => (x === undefined ? '—' : x.toFixed(digits));
   for (const B of BATCH_SIZES) {
@@ -160,18 +175,74 @@ async function main(): Promise<void> {
   rows.push(['inference, batch 64 (tokens/s)', fmt(oi, 0), fmt(pi, 0), pi ? `${(oi / pi).toFixed(2)}× of PyTorch` : '—']);
   const header = `| measure | ours (${ours.backend}) | PyTorch (${torch.backend ?? 'skipped'}) | ratio |`;
   const table = [header, '| --- | ---: | ---: | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const report = parallelReport(parallel, workers, torch1.numbers, torch.numbers);
+  const parallelJson = { ...report.json, shipped_epoch: epoch ?? null };
+  const parallelTable = report.table + (epoch ? `\n\n${epochTable(epoch)}` : '');
   const command = `npm run bench:engine${backend !== 'auto' ? ` -- --backend ${backend}` : ''}`;
-  process.stdout.write(`\n${table}\n${torch.skipped ? `\nPyTorch skipped: ${torch.skipped}\n` : ''}`);
+  process.stdout.write(`\n${table}\n\n${parallelTable}\n${torch.skipped ? `\nPyTorch skipped: ${torch.skipped}\n` : ''}`);
   const results = path.join(__dirname, '..', 'docs', 'results');
-  const json = { backend: ours.backend, command, cpu: os.cpus()[0]?.model, date: new Date().toISOString(), sentences: sentences.length, source: path.basename(path.dirname(source)), ours: ours.numbers, pytorch: torch.numbers ?? null, pytorch_skipped: torch.skipped ?? null };
+  const json = { backend: ours.backend, command, cpu: os.cpus()[0]?.model, date: new Date().toISOString(), sentences: sentences.length, source: path.basename(path.dirname(source)), ours: ours.numbers, pytorch: torch.numbers ?? null, pytorch_skipped: torch.skipped ?? null, parallel: parallelJson, load_average_at_start: load, wall_minutes: wallMinutes };
   writeFileAtomic(path.join(results, 'engine.json'), JSON.stringify(json, null, 1) + '\n');
   writeFileAtomic(
     path.join(results, 'engine.md'),
     `# Engine benchmark\n\nCommand: \`${command}\` (${json.date}, ${json.cpu}, ${os.cpus().length} cores).\n` +
       `The same BiLSTM-CNN-CRF (word 100 + char-CNN 50, BiLSTM 2×128, CRF) on the first ${sentences.length} sentences of ${json.source} train, ` +
-      `medians over ${REPEATS} steps after ${WARMUP} warm-up steps; PyTorch runs with OPENBLAS_NUM_THREADS=1 and 2 torch threads.\n\n${table}\n` +
+      `medians over ${REPEATS} steps after ${WARMUP} warm-up steps; PyTorch runs with OPENBLAS_NUM_THREADS=1 and ${workers} torch threads. ` +
+      `Load average at the start (1 / 5 / 15 min): ${load}; wall time ${wallMinutes.toFixed(1)} min.\n\n${table}\n\n` +
+      `## Every core\n\nThroughput of whole steps with 1 worker and with ${workers} (one per core): training (featurizing, gradients of the batch's shards on the workers, ` +
+      `AdamW, publishing the weights), first-order meta-iterations (4 tasks of K = 5, 3 inner steps, tasks spread over the workers) and tagging ` +
+      `with the shipped model (a pool of tagging workers, span confidences included; PyTorch: Viterbi only). PyTorch with 1 and ${workers} intra-op threads ` +
+      `(\`torch.set_num_threads\`) on the same model and sentences.\n\n${parallelTable}\n` +
       (torch.skipped ? `\nPyTorch skipped: ${torch.skipped}\n` : ''),
   );
+}
+
+type TorchNumbers = EngineNumbers | undefined;
+
+function epochTable(rows: EpochTiming[]): string {
+  const one = rows.find((r) => r.workers === 1);
+  return [
+    '| one epoch of the shipped model (unified tagger, all 7 corpora) | steps timed | minutes per epoch | speed-up |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.workers} worker${r.workers > 1 ? 's' : ''} | ${r.steps_timed} of ${r.steps_per_epoch} | ${(r.epoch_seconds / 60).toFixed(1)} | ${one ? `${(one.epoch_seconds / r.epoch_seconds).toFixed(2)}×` : '—'} |`),
+  ].join('\n');
+}
+
+/** The parallel section's JSON (the keys "1" and "N" are worker counts) and its table. */
+function parallelReport(p: ParallelNumbers, workers: number, torch1: TorchNumbers, torchN: TorchNumbers): { json: Record<string, unknown>; table: string } {
+  const perSecond = (ms: number | undefined, per = 1) => (ms ? (1000 * per) / ms : undefined);
+  const torch = (t: TorchNumbers) =>
+    t && {
+      train_sentences_per_s: perSecond(t.train_step_ms['10'], 10),
+      train_sentences_per_s_by_batch: { '10': perSecond(t.train_step_ms['10'], 10), '32': perSecond(t.train_step_ms['32'], 32) },
+      meta_iterations_per_s: perSecond(t.meta_iteration_ms),
+      tag_tokens_per_s: t.infer_tokens_per_s,
+    };
+  const json = {
+    workers,
+    train_sentences_per_s: p.train_sentences_per_s['10'],
+    train_sentences_per_s_by_batch: p.train_sentences_per_s,
+    meta_iterations_per_s: p.meta_iterations_per_s,
+    tag_tokens_per_s: p.tag_tokens_per_s,
+    rss_mib_per_worker: p.rss_mib_per_worker,
+    pytorch: torchN ? { threads: workers, ...torch(torchN), threads_1: torch(torch1) } : null,
+  };
+  const f = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
+  const speedup = (r: Record<string, number>) => (r.N && r['1'] ? `${(r.N / r['1']).toFixed(2)}×` : '—');
+  const t1 = torch(torch1);
+  const tN = torch(torchN);
+  const row = (what: string, r: Record<string, number>, p1: number | undefined, pN: number | undefined, d = 1) =>
+    `| ${what} | ${f(r['1'], d)} | ${f(r.N, d)} | ${speedup(r)} | ${f(p1, d)} | ${f(pN, d)} | ${pN && r.N ? `${(r.N / pN).toFixed(2)}×` : '—'} |`;
+  const table = [
+    `| measure | ours, 1 worker | ours, ${workers} workers | speed-up | PyTorch, 1 thread | PyTorch, ${workers} threads | ours ${workers} / PyTorch ${workers} |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('training, batch 10 (sentences/s)', p.train_sentences_per_s['10'], t1?.train_sentences_per_s_by_batch['10'], tN?.train_sentences_per_s_by_batch['10']),
+    row('training, batch 32 (sentences/s)', p.train_sentences_per_s['32'], t1?.train_sentences_per_s_by_batch['32'], tN?.train_sentences_per_s_by_batch['32']),
+    row('meta-iterations/s (4 tasks × 3 inner steps)', p.meta_iterations_per_s, t1?.meta_iterations_per_s, tN?.meta_iterations_per_s, 2),
+    row('tagging (tokens/s)', p.tag_tokens_per_s, t1?.tag_tokens_per_s, tN?.tag_tokens_per_s, 0),
+    `| resident memory per extra worker (MiB) | | ${f(p.rss_mib_per_worker, 0)} | | | | |`,
+  ].join('\n');
+  return { json, table };
 }
 
 main().catch((err) => {

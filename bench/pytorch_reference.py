@@ -49,7 +49,8 @@ except ImportError:
     sys.exit(3)
 
 WORD_DIM, CHAR_DIM, FILTERS, HIDDEN, WINDOW = 100, 30, 50, 128, 3
-THREADS = 2
+# torch's intra-op threads; bench:engine's parallel section also runs it with 1.
+THREADS = int(os.environ.get('METABIONER_TORCH_THREADS', '2'))
 
 
 class Crf(nn.Module):
