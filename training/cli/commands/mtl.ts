@@ -6,7 +6,7 @@ import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../m
 import { SHARINGS, Sharing } from '../../multitask/sharing';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption, stopSignals } from './shared';
 
 const D = DEFAULT_PIPELINE;
 
@@ -69,12 +69,11 @@ export const mtlTrainCommand: Command = {
         maxMinutes: numberOption(values, 'max-minutes'),
       }).filter(([, v]) => v !== undefined),
     );
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
+    const stop = stopSignals(progress);
     const name = sharing === 'unified' ? `unified:${names.join('+')}` : `mtl-${sharing}:${names.join('+')}`;
     const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
     const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
-      signal: controller.signal,
+      signal: stop.signal,
       workers,
       ...checkpointHooks(values),
       onProgress: (stage, p) => {
@@ -83,6 +82,13 @@ export const mtlTrainCommand: Command = {
       },
     });
     progress.done();
+    stop.dispose();
+    if (stop.paused()) {
+      result.model.dispose();
+      for (const m of Object.values(result.fineTuned)) m.dispose();
+      process.stderr.write(`paused; the checkpoint is in ${String(values.checkpoint ?? '(none: --checkpoint was not given)')}\n`);
+      return 0;
+    }
     const test: Record<string, unknown> = {};
     if (!values['no-test']) {
       for (const c of corpora) {

@@ -27,6 +27,35 @@ export function checkpointHooks(values: Record<string, unknown>): { checkpointDi
   return { checkpointDir: values.checkpoint as string | undefined, checkpointEvery: every === undefined ? undefined : Number(every), checkpointMinutes: minutes === undefined ? undefined : Number(minutes) };
 }
 
+/**
+ * How a training command is stopped from outside: Ctrl+C (SIGINT) ends the run keeping the best epoch so far,
+ * which is scored and saved; SIGTERM pauses it — the checkpoint is written (with --checkpoint) and the command
+ * exits without scoring or saving, to be resumed by running it again.
+ */
+export function stopSignals(progress: ProgressLine): { signal: AbortSignal; paused: () => boolean; dispose: () => void } {
+  const controller = new AbortController();
+  let paused = false;
+  const onInt = () => {
+    progress.log('interrupted: finishing the current step and keeping the best epoch so far');
+    controller.abort();
+  };
+  const onTerm = () => {
+    paused = true;
+    progress.log('pausing: finishing the current step and writing the checkpoint; run the same command to resume');
+    controller.abort();
+  };
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  return {
+    signal: controller.signal,
+    paused: () => paused,
+    dispose: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
 /** Threads a training command computes on. */
 export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   workers: { type: 'string', description: 'threads computing gradients in parallel (0 = every core); a checkpoint may resume with another count', default: '0', valueName: 'N' },

@@ -5,7 +5,7 @@ import { packageRoot } from '../../io/paths';
 import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../train/supervised';
 import { loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup, WORKER_OPTIONS, workersOption } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup, WORKER_OPTIONS, workersOption, stopSignals } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -51,19 +51,14 @@ export const trainCommand: Command = {
       maxMinutes: numberOption(values, 'max-minutes'),
     };
     const name = names.join('+');
-    const controller = new AbortController();
-    const onSigint = () => {
-      progress.log('interrupted: finishing the current step and keeping the best epoch so far');
-      controller.abort();
-    };
-    process.once('SIGINT', onSigint);
+    const stop = stopSignals(progress);
     const result = await trainSupervised(
       trainingDataOf(corpora),
       words,
       { name, trainedOn: names.map((n) => `${n}/train`), command: `metabioner train ${process.argv.slice(3).join(' ')}`.trim() },
       Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       {
-        signal: controller.signal,
+        signal: stop.signal,
         workers,
         ...checkpointHooks(values),
         onProgress: (p) => {
@@ -75,8 +70,13 @@ export const trainCommand: Command = {
         },
       },
     );
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     progress.done();
+    if (stop.paused()) {
+      result.model.dispose();
+      process.stderr.write(`paused; the checkpoint is in ${String(values.checkpoint ?? '(none: --checkpoint was not given)')}\n`);
+      return 0;
+    }
     process.stderr.write(`stopped by ${result.stoppedBy}; best epoch ${result.bestEpoch}, devel F1 ${result.bestDevelF1.toFixed(4)}, ${result.trainSeconds.toFixed(0)} s\n`);
     const test: Record<string, { precision: number; recall: number; f1: number }> = {};
     if (!values['no-test']) {
