@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/apt-install.sh
 source scripts/lib/apt-install.sh
-apt_install python3 python3-torch
+# python3-torch only recommends an optimised BLAS: without libopenblas0-pthread it runs on the reference BLAS, 5-10x
+# slower (a 256x512x512 matMul took 30 ms), which makes every PyTorch figure of bench:engine meaningless.
+apt_install python3 python3-torch libopenblas0-pthread
 /usr/bin/python3 -c 'import torch'

@@ -56,10 +56,15 @@ export function withWordDropout(batch: Batch, p: number, rng: Rng): Batch {
   return { ...batch, words };
 }
 
-/** Contiguous shards of near-equal size (fewer than `n` when there are fewer items). */
+/**
+ * Shards of near-equal size, dealt round-robin (fewer than `n` when there are fewer items). Batches hold sentences
+ * of similar length sorted by length; dealing them out gives every shard about the batch's longest length, so the
+ * shards take about as long as each other — the LSTM's cost grows with the padded length, and contiguous shards
+ * left the thread with the longest sentences as slow as the whole batch on one thread.
+ */
 export function splitShards<T>(items: readonly T[], n: number): T[][] {
   const k = Math.max(1, Math.min(n, items.length));
-  const out: T[][] = [];
-  for (let i = 0; i < k; i++) out.push(items.slice(Math.floor((i * items.length) / k), Math.floor(((i + 1) * items.length) / k)));
+  const out: T[][] = Array.from({ length: k }, () => []);
+  items.forEach((item, i) => out[i % k].push(item));
   return out;
 }
