@@ -12,6 +12,7 @@ const options = {
     // Data- and task-parallel training: the compute workers of a pool (training/parallel/compute-pool.ts).
     'compute-worker': 'training/parallel/compute-worker.ts',
     'tag-worker': 'training/parallel/tag-worker.ts',
+    'fewshot-worker': 'training/parallel/fewshot-worker.ts',
   },
   bundle: true,
   platform: 'node',

@@ -63,21 +63,35 @@ export function fewShotEval(
   onResult?: (r: { k: number; sample: number; f1: number }) => void,
   signal?: AbortSignal,
 ): FewShotScores {
-  const scores: FewShotScores = { f1: {}, mean: {} };
+  const results: { k: number; sample: number; f1: number }[] = [];
   for (const k of o.ks) {
-    scores.f1[k] = [];
-    supportSets(target, k, o.samples, o.seed).forEach((support, sample) => {
-      if (signal?.aborted) return;
-      const adapted = adaptFewShot(init, support, { ...o.adapt, types: target.types, seed: o.seed + sample });
-      try {
-        const f1 = evaluateModel(adapted, target.test, target.types).f1;
-        scores.f1[k].push(f1);
-        onResult?.({ k, sample, f1 });
-      } finally {
-        adapted.dispose();
-      }
-    });
-    const list = scores.f1[k];
+    for (let sample = 0; sample < o.samples; sample++) {
+      if (signal?.aborted) break;
+      const r = { k, sample, f1: scoreSample(init, target, o, k, sample) };
+      results.push(r);
+      onResult?.(r);
+    }
+  }
+  return collectScores(o.ks, results);
+}
+
+/** One unit of meta-testing: sample `sample` of K adapted from `init` and scored; independent of every other unit. */
+export function scoreSample(init: NerModel, target: FewShotTarget, o: FewShotEvalOptions, k: number, sample: number): number {
+  const support = supportSets(target, k, sample + 1, o.seed)[sample];
+  const adapted = adaptFewShot(init, support, { ...o.adapt, types: target.types, seed: o.seed + sample });
+  try {
+    return evaluateModel(adapted, target.test, target.types).f1;
+  } finally {
+    adapted.dispose();
+  }
+}
+
+/** Scores per K in sample order, and their means. */
+export function collectScores(ks: readonly number[], results: readonly { k: number; sample: number; f1: number }[]): FewShotScores {
+  const scores: FewShotScores = { f1: {}, mean: {} };
+  for (const k of ks) {
+    const list = results.filter((r) => r.k === k).sort((a, b) => a.sample - b.sample).map((r) => r.f1);
+    scores.f1[k] = list;
     scores.mean[k] = list.reduce((a, b) => a + b, 0) / Math.max(1, list.length);
   }
   return scores;

@@ -6,7 +6,8 @@ import { evaluateModel } from '../../eval/evaluate-model';
 import { packageRoot } from '../../io/paths';
 import { writeFileAtomic } from '../../io/atomic';
 import { adaptFewShot, DEFAULT_ADAPT, DEFAULT_EXTEND } from '../../meta/adapt';
-import { fewShotEval, scratchModel, testSubset } from '../../meta/fewshot-eval';
+import { testSubset } from '../../meta/fewshot-eval';
+import { fewShotEvalOnWorkers, InitSource } from '../../parallel/fewshot-pool';
 import { CharVocab } from '../../model/vocab';
 import { DEFAULT_META, META_METHODS, MetaMethod, metaTrain } from '../../meta/meta-train';
 import { DOMAINS, metaTrainingCorpora } from '../../meta/tasks';
@@ -14,7 +15,7 @@ import { loadModel, saveModel } from '../../model/model-io';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corporaRootOption, loadWordVectors, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption, wordVectorsFile } from './shared';
 
 export const metaTrainCommand: Command = {
   name: 'meta-train',
@@ -145,8 +146,10 @@ export const fewshotEvalCommand: Command = {
     json: { type: 'string', description: 'also write the scores (every sample) to this file', valueName: 'FILE' },
     'corpora-root': CORPUS_OPTIONS['corpora-root'],
     ...WORD_VECTOR_OPTIONS,
+    ...WORKER_OPTIONS,
   },
   async run(values) {
+    const workers = workersOption(values);
     const corpus = values.corpus as string | undefined;
     if (!corpus || (!values.model && !values.scratch)) throw new UsageError('fewshot-eval needs --corpus C and --model DIR or --scratch');
     const root = corporaRootOption(values);
@@ -154,21 +157,22 @@ export const fewshotEvalCommand: Command = {
     const train = loadSplit(root, corpus, 'train');
     const test = loadEvaluationSplit(root, corpus, 'test');
     const seed = intOption(values, 'seed') ?? 1;
-    const init = values.model
-      ? loadModel(values.model as string)
-      : scratchModel(await loadWordVectors(values, root, new ProgressLine()), CharVocab.build(train.flatMap((s) => s.tokens), 2), { hidden: intOption(values, 'hidden') ?? 128, layers: 1 }, seed);
+    const source: InitSource = values.model
+      ? { kind: 'model', dir: values.model as string }
+      : { kind: 'scratch', wordsFile: await wordVectorsFile(values, root, new ProgressLine()), chars: CharVocab.build(train.flatMap((s) => s.tokens), 2).chars, hidden: intOption(values, 'hidden') ?? 128, layers: 1, seed };
     const ks = String(values.k).split(',').map(Number);
     if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError('--k takes positive integers, e.g. 5,10');
     const target = { corpus, train, test: testSubset(test.sentences, intOption(values, 'test-limit') ?? 0, seed), types: test.types };
-    const scores = fewShotEval(
-      init,
+    // Every (K, sample) unit is independent: they run on the workers, with the scores one thread would give.
+    const scores = await fewShotEvalOnWorkers(
+      source,
       target,
       { ks, samples: intOption(values, 'samples') ?? 20, seed, adapt: { epochs: intOption(values, 'epochs'), maxSteps: intOption(values, 'max-steps'), lr: numberOption(values, 'lr') } },
+      workers,
       (r) => process.stderr.write(`K=${r.k} sample ${r.sample + 1}: F1 ${r.f1.toFixed(4)}\n`),
     );
     for (const k of ks) process.stdout.write(`${corpus} K=${k}: mean F1 ${scores.mean[k].toFixed(4)} over ${scores.f1[k].length} samples\n`);
     if (values.json) writeFileAtomic(values.json as string, JSON.stringify({ corpus, model: values.model ?? 'scratch', ...scores }, null, 1) + '\n');
-    init.dispose();
     return 0;
   },
 };

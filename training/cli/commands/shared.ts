@@ -86,17 +86,22 @@ export function corpusList(value: unknown): string[] {
   return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
 
-/** The word vectors named by --embeddings, or the cached corpus-trained ones (trained now if missing). */
-export async function loadWordVectors(values: Record<string, unknown>, corporaRoot: string, progress: ProgressLine): Promise<EmbeddingTable> {
+/** The file of the word vectors named by --embeddings, or of the cached corpus-trained ones (trained now if missing). */
+export async function wordVectorsFile(values: Record<string, unknown>, corporaRoot: string, progress: ProgressLine): Promise<string> {
   const file = values.embeddings as string | undefined;
-  if (file) return EmbeddingTable.load(file);
+  if (file) return file;
   const cached = await ensureEmbeddings({
     corporaRoot,
     cacheDir: path.join(cacheDir(), 'embeddings'),
     onProgress: (fraction: number, wordsPerSecond: number) => progress.update(fraction, `training word vectors from the corpora: ${Math.round(wordsPerSecond)} words/s`),
   });
   progress.done();
-  return EmbeddingTable.load(cached);
+  return cached;
+}
+
+/** The word vectors named by --embeddings, or the cached corpus-trained ones (trained now if missing). */
+export async function loadWordVectors(values: Record<string, unknown>, corporaRoot: string, progress: ProgressLine): Promise<EmbeddingTable> {
+  return EmbeddingTable.load(await wordVectorsFile(values, corporaRoot, progress));
 }
 
 /**
