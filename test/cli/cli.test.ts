@@ -81,6 +81,7 @@ test('train → eval → tag on the committed corpus samples', () => {
   const e = cli('eval', '--model', out, '--corpus', 'S800', '--corpora-root', fixtures, '--split', 'devel');
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /processed \d+ tokens with \d+ phrases; found: \d+ phrases; correct: \d+\./);
+  assert.match(e.stdout, /calibration: ECE 0\.\d{4} over \d+ predicted entities/);
   const g = cli('tag', '--model', out, '--format', 'tsv', '-');
   assert.equal(g.code, 0, g.stderr);
 });

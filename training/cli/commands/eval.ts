@@ -1,5 +1,6 @@
 import type { CorpusSplit } from '../../data/types';
 import { formatReport } from '../../eval/conlleval';
+import { entityCalibration } from '../../eval/calibration';
 import { evaluatePredictions } from '../../eval/evaluate-model';
 import { defaultModelDir } from '../../io/paths';
 import { readModelInfo } from '../../model/model-io';
@@ -42,9 +43,11 @@ export const evalCommand: Command = {
     const pool = await TagPool.start(dir, workers);
     try {
       for (const { name, sentences, known } of splits) {
-        const r = evaluatePredictions(sentences, await pool.predict(sentences.map((s) => s.tokens)), known, values.strict === true);
-        results[name] = r;
-        if (!values.json) process.stdout.write(`== ${name} ${split} (${model.info.name})\n${formatReport(r)}\n`);
+        const predicted = await pool.predict(sentences.map((s) => s.tokens));
+        const r = evaluatePredictions(sentences, predicted, known, values.strict === true);
+        const calibration = entityCalibration(sentences, predicted, known);
+        results[name] = { ...r, calibration };
+        if (!values.json) process.stdout.write(`== ${name} ${split} (${model.info.name})\n${formatReport(r)}\ncalibration: ECE ${calibration.ece.toFixed(4)} over ${calibration.entities} predicted entities (10 bins)\n`);
       }
     } finally {
       await pool.close();
