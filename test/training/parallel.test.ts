@@ -13,6 +13,9 @@ import { DEFAULT_SHAPE, initParams, TaggerShape } from '../../training/model/tag
 import { CharVocab, TagSet } from '../../training/model/vocab';
 import { trainMultiTask } from '../../training/multitask/mtl-train';
 import { ComputePool } from '../../training/parallel/compute-pool';
+import { loadModel } from '../../training/model/model-io';
+import { evaluateOnPool } from '../../training/parallel/pool-eval';
+import { evaluateModel } from '../../training/eval/evaluate-model';
 import { identityView, ShardJob, splitShards } from '../../training/parallel/shard-step';
 import { hasCheckpoint } from '../../training/train/checkpoint';
 import { allowedMask } from '../../training/train/labels';
@@ -81,6 +84,20 @@ test('the gradients of a batch split over 2 threads equal those of 1 thread up t
     one.close();
     two.close();
     for (const v of Object.values(params)) v.dispose();
+  }
+});
+
+test('a devel evaluation decoded on the pool’s threads scores what the model scores on one thread', async () => {
+  const model = loadModel(path.join(__dirname, '..', '..', 'models', 'default'));
+  const sentences = [...loadSplit(fixturesRoot(), 'NCBI-disease', 'devel'), { tokens: [], tags: [] }];
+  const pool = await ComputePool.start({ workers: 2, shape: model.shape, vars: model.params });
+  try {
+    const onPool = await evaluateOnPool(pool, model, identityView(model.params), sentences, ['Disease']);
+    assert.deepEqual(onPool, evaluateModel(model, sentences, ['Disease']));
+    assert.ok(onPool.foundGuessed > 0, 'the model finds entities');
+  } finally {
+    pool.close();
+    model.dispose();
   }
 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Sentence } from '../data/types';
-import { evaluateModel } from '../eval/evaluate-model';
+import { evaluateOnPool } from '../parallel/pool-eval';
 import type { WordVectors } from '../model/features';
 import type { ModelInfo } from '../model/ner-model';
 import { DEFAULT_SHAPE, initDecoder, initEncoder, TaggerShape, toVariables } from '../model/tagger';
@@ -193,8 +193,9 @@ export async function trainMultiTask(
     rng,
     stepsPerEpoch,
     plan: (r) => planEpoch(items, o, r).map(({ corpus, items: batch }) => ({ items: batch, tagSet: tagSets[corpora[corpus].name], view: views[corpora[corpus].name] })),
-    evaluate: () => {
-      const perCorpus = Object.fromEntries(corpora.map((c) => [c.name, evaluateModel(model.modelFor(c.name), c.devel, c.types).f1]));
+    evaluate: async (pool) => {
+      const perCorpus: Record<string, number> = {};
+      for (const c of corpora) perCorpus[c.name] = (await evaluateOnPool(pool, model.modelFor(c.name), views[c.name], c.devel, c.types)).f1;
       return { f1: Object.values(perCorpus).reduce((a, b) => a + b, 0) / corpora.length, perCorpus };
     },
     hooks,

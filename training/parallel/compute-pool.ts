@@ -8,7 +8,8 @@ import { disposeGrads } from '../train/step';
 import { Rng } from '../util/random';
 import type { FromComputeWorker, InnerLoopSettings, ToComputeWorker, WorkerInit } from './messages';
 import { layoutOf, ParamLayout, ParamSlot, slotMap, writeFlat } from './param-layout';
-import { shardGradients, ShardJob } from './shard-step';
+import { decodePaths, shardGradients, ShardJob } from './shard-step';
+import type { Batch } from '../model/features';
 import { workerEntry } from './worker-entry';
 
 export interface ComputePoolOptions {
@@ -208,6 +209,25 @@ export class ComputePool {
       for (const o of outcomes) disposeGrads(o.grads);
       throw err;
     }
+  }
+
+  /**
+   * Viterbi tag ids of every sentence of every batch by the current weights (read through `view`), the batches
+   * dealt round-robin over the threads: a devel evaluation on every core.
+   */
+  async decode(batches: readonly Batch[], view: [string, string][]): Promise<number[][][]> {
+    const shares = Array.from({ length: this.workers }, (_, p) => batches.map((_, i) => i).filter((i) => i % this.workers === p)).filter((s) => s.length > 0);
+    const replies = shares.slice(1).map((share, t) => this.send(t, (id, dirty) => ({ type: 'decode', id, dirty, view, batches: share.map((i) => batches[i]) })));
+    const out = new Array<number[][]>(batches.length);
+    try {
+      decodePaths(this.vars, this.shape, view, shares[0]?.map((i) => batches[i]) ?? []).forEach((paths, j) => (out[shares[0][j]] = paths));
+    } catch (err) {
+      await Promise.allSettled(replies);
+      throw err;
+    }
+    const answers = (await Promise.all(replies)) as Extract<FromComputeWorker, { type: 'decode' }>[];
+    answers.forEach((a, t) => a.paths.forEach((paths, j) => (out[shares[t + 1][j]] = paths)));
+    return out;
   }
 
   /** Tensors alive in each worker's engine and each worker's view of the process' resident memory (for tests and benchmarks). */

@@ -12,7 +12,7 @@ import { disposeGrads } from '../train/step';
 import { Rng } from '../util/random';
 import type { FromComputeWorker, ToComputeWorker, WorkerInit } from './messages';
 import { assignFromFlat, slotMap, writeFlat } from './param-layout';
-import { shardGradients } from './shard-step';
+import { decodePaths, shardGradients } from './shard-step';
 
 const port = parentPort;
 if (!port) throw new Error('compute-worker.ts runs as a worker thread of a training pool');
@@ -43,7 +43,9 @@ async function main(): Promise<void> {
         return;
       }
       assignFromFlat(slots, vars, params, m.dirty);
-      if (m.type === 'grads') {
+      if (m.type === 'decode') {
+        post({ type: 'decode', id: m.id, paths: decodePaths(vars, init.shape, m.view, m.batches) });
+      } else if (m.type === 'grads') {
         const r = shardGradients(vars, init.shape, m.job);
         const region = grads.subarray(init.gradOffset, init.gradOffset + init.layout.size);
         writeFlat(slots, r.grads, region);

@@ -5,6 +5,7 @@
  */
 import type { BackendChoice } from '../engine/backend';
 import type { MetaTask } from '../meta/fomaml';
+import type { Batch } from '../model/features';
 import type { TaggerShape } from '../model/tagger';
 import type { ParamLayout } from './param-layout';
 import type { ShardJob } from './shard-step';
@@ -46,11 +47,19 @@ export type ToComputeWorker =
       wrt: string[];
       settings: InnerLoopSettings;
     }
+  | {
+      type: 'decode';
+      id: number;
+      dirty: string[];
+      batches: Batch[];
+      view: [string, string][];
+    }
   | { type: 'memory'; id: number };
 
 export type FromComputeWorker =
   | { type: 'ready' }
   | { type: 'grads'; id: number; loss: number; names: string[] }
   | { type: 'meta'; id: number; results: { labelLoss: number; criticLoss: number; names: string[] }[] }
+  | { type: 'decode'; id: number; paths: number[][][] }
   | { type: 'memory'; id: number; numTensors: number; rssBytes: number }
   | { type: 'failed'; id: number; message: string };

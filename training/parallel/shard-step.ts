@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../model/features';
-import { encode, labelLoss, Params, TaggerShape, Variables } from '../model/tagger';
+import { decode, encode, labelLoss, Params, TaggerShape, Variables } from '../model/tagger';
 import { lossAndGrads } from '../train/step';
 import { Rng } from '../util/random';
 
@@ -27,13 +27,25 @@ export function identityView(vars: Readonly<Record<string, unknown>>): [string, 
     .map((n) => [n, n]);
 }
 
+/** The variables a view reads, under its names. */
+export function viewVariables(vars: Variables, view: readonly [string, string][]): Variables {
+  const out: Variables = {};
+  for (const [v, g] of view) {
+    if (!vars[g]) throw new Error(`view reads unknown parameter ${g}`);
+    out[v] = vars[g];
+  }
+  return out;
+}
+
+/** Viterbi tag ids of every sentence of each batch, by the view's tagger. */
+export function decodePaths(vars: Variables, shape: TaggerShape, view: readonly [string, string][], batches: readonly Batch[]): number[][][] {
+  const p = viewVariables(vars, view) as Params;
+  return batches.map((b) => decode(p, shape, b).sentences.map((s) => s.path));
+}
+
 /** Mean label loss of the shard and its gradients, keyed by parameter (not view) name. */
 export function shardGradients(vars: Variables, shape: TaggerShape, job: ShardJob): { loss: number; grads: Record<string, tf.Tensor> } {
-  const view: Variables = {};
-  for (const [v, g] of job.view) {
-    if (!vars[g]) throw new Error(`shard reads unknown parameter ${g}`);
-    view[v] = vars[g];
-  }
+  const view = viewVariables(vars, job.view);
   const rng = new Rng(job.seed);
   const batch = job.wordDropout ? withWordDropout(job.batch, job.wordDropout, new Rng((job.seed ^ 0x5bd1e995) >>> 0)) : job.batch;
   const { loss, grads } = lossAndGrads(

@@ -82,8 +82,8 @@ export interface EpochLoopSpec {
   stepsPerEpoch: number;
   /** The epoch's mini-batches, drawn from the loop's generator. */
   plan(rng: Rng): PlannedStep[];
-  /** Mean devel F1 (and per corpus, if more than one). */
-  evaluate(): { f1: number; perCorpus?: Record<string, number> };
+  /** Mean devel F1 (and per corpus, if more than one); the pool's threads hold the current weights. */
+  evaluate(pool: ComputePool): Promise<{ f1: number; perCorpus?: Record<string, number> }>;
   hooks: TrainHooks;
 }
 
@@ -191,7 +191,7 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
       }
       const meanLoss = lossSum / Math.max(1, sentences);
       report({ epoch, loss: meanLoss, tokensPerSecond: 0, elapsedSeconds: elapsed(), phase: 'eval' });
-      const { f1, perCorpus = {} } = spec.evaluate();
+      const { f1, perCorpus = {} } = await spec.evaluate(pool);
       history.push({ epoch, loss: meanLoss, develF1: f1, seconds: elapsed() });
       if (f1 > best.f1) {
         best = { epoch, f1, perCorpus };

@@ -1,9 +1,10 @@
 import type { Sentence } from '../data/types';
-import { evaluateModel } from '../eval/evaluate-model';
 import type { WordVectors } from '../model/features';
 import { ModelInfo, NerModel } from '../model/ner-model';
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
+import type { ComputePool } from '../parallel/compute-pool';
+import { evaluateOnPool } from '../parallel/pool-eval';
 import { identityView } from '../parallel/shard-step';
 import { Rng } from '../util/random';
 import { checkpointOptions } from './checkpoint';
@@ -78,10 +79,11 @@ export function lengthBucketedBatches<T>(items: readonly T[], lengthOf: (x: T) =
   return rng.shuffle(batches);
 }
 
-/** Mean devel F1 over the corpora (each evaluated on its own types only). */
-function develF1(model: NerModel, data: TrainingData): number {
-  const scores = data.devel.map((d) => evaluateModel(model, d.sentences, d.types).f1);
-  return scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length);
+/** Mean devel F1 over the corpora (each evaluated on its own types only), decoded on the pool's threads. */
+async function develF1(pool: ComputePool, model: NerModel, view: [string, string][], data: TrainingData): Promise<number> {
+  let sum = 0;
+  for (const d of data.devel) sum += (await evaluateOnPool(pool, model, view, d.sentences, d.types)).f1;
+  return sum / Math.max(1, data.devel.length);
 }
 
 export function typesOf(items: readonly LabelledSentence[]): string[] {
@@ -134,7 +136,7 @@ export async function trainSupervised(
     rng,
     stepsPerEpoch: Math.ceil(data.train.length / opts.batchSize),
     plan: (r) => lengthBucketedBatches(data.train, (it) => it.sentence.tokens.length, opts.batchSize, r).map((items) => ({ items, tagSet, view })),
-    evaluate: () => ({ f1: develF1(model, data) }),
+    evaluate: async (pool) => ({ f1: await develF1(pool, model, view, data) }),
     hooks,
   });
   const { best, history, stoppedBy, trainSeconds } = r;
