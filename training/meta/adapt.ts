@@ -2,12 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { entityTypes } from '../data/tagging-scheme';
 import type { Sentence } from '../data/types';
 import { NerModel } from '../model/ner-model';
-import { encode, groupOf, initDecoder, labelLoss, Params, TaggerShape, toVariables, Variables } from '../model/tagger';
+import { groupOf, initDecoder, TaggerShape, toVariables } from '../model/tagger';
 import { TagSet } from '../model/vocab';
 import { allowedMask } from '../train/labels';
 import { AdamW, DEFAULT_ADAMW } from '../train/optimizer';
-import { disposeGrads, lossAndGrads, pick, supervisedStep } from '../train/step';
-import type { Batch } from '../model/features';
+import { supervisedStep } from '../train/step';
 import { Rng } from '../util/random';
 import { extendDecoder } from './extend-decoder';
 
@@ -113,9 +112,7 @@ export function adaptFewShot(from: NerModel, support: readonly Sentence[], optio
     for (let e = 0; e < o.epochs && steps < limit; e++) {
       for (const b of rng.shuffle([...batches])) {
         if (steps++ >= limit) break;
-        const prefixes = o.adaptEncoder ? ['enc.', 'dec.'] : ['dec.'];
-        if (masks) maskedStep(params, shape, b.batch, b.allowed, optimizer, o.lr, o.dropout, rng, prefixes, masks);
-        else supervisedStep(params, shape, b.batch, b.allowed, optimizer, o.lr, o.dropout, rng, prefixes);
+        supervisedStep(params, shape, b.batch, b.allowed, optimizer, o.lr, o.dropout, rng, o.adaptEncoder ? ['enc.', 'dec.'] : ['dec.'], masks);
       }
     }
   } finally {
@@ -123,14 +120,4 @@ export function adaptFewShot(from: NerModel, support: readonly Sentence[], optio
     if (masks) for (const m of Object.values(masks)) m.dispose();
   }
   return model;
-}
-
-/** A supervised step whose decoder gradients are multiplied by `masks` first (frozen entries get exactly 0). */
-function maskedStep(params: Variables, shape: TaggerShape, batch: Batch, allowed: Uint8Array, optimizer: AdamW, lr: number, dropout: number, rng: Rng, prefixes: string[], masks: Record<string, tf.Tensor>): void {
-  const wrt = pick(params, prefixes);
-  const { grads } = lossAndGrads(() => labelLoss(params as Params, encode(params as Params, shape, batch, { training: true, dropout, rng }), batch, allowed), wrt);
-  const masked = Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, masks[n] ? tf.mul(g, masks[n]) : tf.clone(g)]));
-  disposeGrads(grads);
-  optimizer.apply(masked, lr);
-  disposeGrads(masked);
 }

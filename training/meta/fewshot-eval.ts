@@ -46,9 +46,14 @@ export function sampleSupport(pool: readonly Sentence[], k: number, rng: Rng): S
   return rng.sample(eligible.length, k).map((i) => eligible[i]);
 }
 
-/** The support sets of a run: sample s of K is the same whichever initialisation is adapted on it. */
+/** Support set `sample` of K: the same whichever initialisation is adapted on it, and whatever else is sampled. */
+export function supportSet(target: FewShotTarget, k: number, sample: number, seed: number): Sentence[] {
+  return sampleSupport(target.train, k, new Rng(seed * 100_003 + k * 1009 + sample));
+}
+
+/** The support sets of a run. */
 export function supportSets(target: FewShotTarget, k: number, samples: number, seed: number): Sentence[][] {
-  return Array.from({ length: samples }, (_, s) => sampleSupport(target.train, k, new Rng(seed * 100_003 + k * 1009 + s)));
+  return Array.from({ length: samples }, (_, s) => supportSet(target, k, s, seed));
 }
 
 /**
@@ -77,7 +82,7 @@ export function fewShotEval(
 
 /** One unit of meta-testing: sample `sample` of K adapted from `init` and scored; independent of every other unit. */
 export function scoreSample(init: NerModel, target: FewShotTarget, o: FewShotEvalOptions, k: number, sample: number): number {
-  const support = supportSets(target, k, sample + 1, o.seed)[sample];
+  const support = supportSet(target, k, sample, o.seed);
   const adapted = adaptFewShot(init, support, { ...o.adapt, types: target.types, seed: o.seed + sample });
   try {
     return evaluateModel(adapted, target.test, target.types).f1;

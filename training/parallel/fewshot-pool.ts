@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../engine/backend';
 import { activeBackend } from '../engine/backend';
 import { EmbeddingTable } from '../embeddings/store';
-import { collectScores, FewShotEvalOptions, FewShotScores, FewShotTarget, scoreSample, scratchModel } from '../meta/fewshot-eval';
+import { collectScores, FewShotEvalOptions, FewShotScores, FewShotTarget, fewShotEval, scratchModel } from '../meta/fewshot-eval';
 import { loadModel } from '../model/model-io';
 import type { NerModel } from '../model/ner-model';
 import { CharVocab } from '../model/vocab';
@@ -50,17 +50,10 @@ export async function fewShotEvalOnWorkers(
   if (n === 1) {
     const init = buildInit(source);
     try {
-      for (const { k, sample } of units) {
-        if (signal?.aborted) break;
-        const r = { k, sample, f1: scoreSample(init, target, options, k, sample) };
-        results.push(r);
-        onResult?.(r);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      return fewShotEval(init, target, options, onResult, signal);
     } finally {
       init.dispose();
     }
-    return collectScores(options.ks, results);
   }
   const data: FewShotWorkerData = { source, target, options, backend: activeBackend()?.name ?? 'wasm' };
   const entry = workerEntry(path.join(__dirname, 'fewshot-worker.ts'), 'fewshot-worker');

@@ -27,7 +27,10 @@ export function disposeGrads(grads: Record<string, tf.Tensor>): void {
   for (const g of Object.values(grads)) g.dispose();
 }
 
-/** One supervised update of encoder and decoder (or the parameters under `prefixes`) on a batch; returns the batch loss before the update. */
+/**
+ * One supervised update of encoder and decoder (or the parameters under `prefixes`) on a batch; returns the batch
+ * loss before the update. A parameter with a mask has its gradient multiplied by it first (0 = frozen entry).
+ */
 export function supervisedStep(
   vars: Variables,
   shape: TaggerShape,
@@ -38,12 +41,18 @@ export function supervisedStep(
   dropout: number,
   rng: Rng,
   prefixes: readonly string[] = ['enc.', 'dec.'],
+  masks: Readonly<Record<string, tf.Tensor>> = {},
 ): number {
   const wrt = pick(vars, prefixes);
   const { loss, grads } = lossAndGrads(
     () => labelLoss(vars as Params, encode(vars as Params, shape, batch, { training: true, dropout, rng }), batch, allowed),
     wrt,
   );
+  for (const [name, g] of Object.entries(grads)) {
+    if (!masks[name]) continue;
+    grads[name] = tf.mul(g, masks[name]);
+    g.dispose();
+  }
   opt.apply(grads, lr);
   disposeGrads(grads);
   return loss;
