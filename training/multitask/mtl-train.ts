@@ -6,7 +6,7 @@ import type { ModelInfo } from '../model/ner-model';
 import { DEFAULT_SHAPE, initDecoder, initEncoder, TaggerShape, toVariables } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { checkpointOptions } from '../train/checkpoint';
-import { runEpochLoop, StoppedBy, TrainHooks } from '../train/epoch-loop';
+import { OFF_WHEN_ABSENT, runEpochLoop, StoppedBy, TrainHooks } from '../train/epoch-loop';
 import type { LabelledSentence } from '../train/labels';
 import { AdamW, DEFAULT_ADAMW } from '../train/optimizer';
 import { lengthBucketedBatches } from '../train/supervised';
@@ -40,6 +40,8 @@ export interface MultiTaskOptions {
   dropout: number;
   /** Probability of zeroing a token's word vector in training (0 = none). */
   wordDropout: number;
+  /** Decay of the weight average the model is evaluated and saved with (0: the last step's weights). */
+  weightAverage: number;
   patience: number;
   seed: number;
   /** Which corpus the next batch comes from: in proportion to batch counts (mt-dnn), uniformly, or n^(1/T). */
@@ -62,6 +64,7 @@ export const DEFAULT_MULTITASK: MultiTaskOptions = {
   warmup: 0.02,
   dropout: 0.5,
   wordDropout: 0,
+  weightAverage: 0,
   patience: 3,
   seed: 1,
   sampling: 'proportional',
@@ -168,7 +171,7 @@ export async function trainMultiTask(
   start?: MultiTaskStart,
 ): Promise<MultiTaskResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
+  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
   if (corpora.length === 0) throw new Error('multi-task training needs at least one corpus');
   const rng = new Rng(o.seed);
   const layout = layoutOf(o, corpora);

@@ -149,20 +149,27 @@ export interface EpochProgress {
 }
 
 /**
- * Puts an epoch loop back where its checkpoint left it: weights and moments into the live variables, a copy of
- * the best epoch's weights, the random generator, and the epoch to start from. Frees the checkpoint's tensors.
+ * Puts an epoch loop back where its checkpoint left it: weights and moments into the live variables, copies of
+ * the other groups it kept (`best`: the best epoch's weights; `average`: the weight average), the random
+ * generator, and the epoch to start from. Frees the checkpoint's tensors.
  */
-export function resumeEpochLoop<P extends EpochProgress>(c: Checkpoint<P>, dir: string, params: Variables, optimizer: AdamW): { progress: P; rng: Rng; bestWeights?: Record<string, tf.Tensor>; firstEpoch: number } {
+export function resumeEpochLoop<P extends EpochProgress>(
+  c: Checkpoint<P>,
+  dir: string,
+  params: Variables,
+  optimizer: AdamW,
+): { progress: P; rng: Rng; bestWeights?: Record<string, tf.Tensor>; average?: Record<string, tf.Tensor>; firstEpoch: number } {
   try {
     resumeInto(c, dir, params, optimizer);
     const bestWeights = c.tensors.best ? snapshot(c.tensors.best) : undefined;
-    return { progress: c.progress, rng: new Rng(c.rngState), bestWeights, firstEpoch: c.progress.finished ? Infinity : c.progress.epoch + 1 };
+    const average = c.tensors.average ? snapshot(c.tensors.average) : undefined;
+    return { progress: c.progress, rng: new Rng(c.rngState), bestWeights, average, firstEpoch: c.progress.finished ? Infinity : c.progress.epoch + 1 };
   } finally {
     disposeCheckpoint(c);
   }
 }
 
-/** Writes an epoch loop's checkpoint (nothing without a directory), with the best epoch's weights if any. */
+/** Writes an epoch loop's checkpoint (nothing without a directory), with extra tensor groups (`best`, `average`). */
 export function saveEpochCheckpoint<P extends EpochProgress>(
   dir: string | undefined,
   kind: string,
@@ -171,8 +178,10 @@ export function saveEpochCheckpoint<P extends EpochProgress>(
   params: Variables,
   optimizer: AdamW,
   options: Record<string, unknown>,
-  bestWeights?: Record<string, tf.Tensor>,
+  extra: Record<string, Readonly<Record<string, tf.Tensor>> | undefined> = {},
 ): void {
   if (!dir) return;
-  saveCheckpoint(dir, { kind, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options, tensors: trainingTensors(params, optimizer, bestWeights ? { best: bestWeights } : {}) });
+  const groups: Record<string, Record<string, tf.Tensor>> = {};
+  for (const [name, group] of Object.entries(extra)) if (group) groups[name] = { ...group };
+  saveCheckpoint(dir, { kind, progress, rngState: rng.state, optimizerSteps: optimizer.steps, options, tensors: trainingTensors(params, optimizer, groups) });
 }

@@ -6,10 +6,11 @@ import type { TagSet } from '../model/vocab';
 import { ComputePool } from '../parallel/compute-pool';
 import { ShardJob, splitShards } from '../parallel/shard-step';
 import { Rng } from '../util/random';
-import { EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
+import { CheckpointError, EpochProgress, hasCheckpoint, loadCheckpoint, resumeEpochLoop, saveEpochCheckpoint } from './checkpoint';
 import { allowedMask, LabelledSentence } from './labels';
 import { AdamW, linearSchedule } from './optimizer';
 import { disposeGrads } from './step';
+import { WeightAverage } from './weight-average';
 
 export interface TrainProgress {
   epoch: number;
@@ -56,9 +57,20 @@ export interface EpochLoopOptions {
   dropout: number;
   /** Word dropout (see ShardJob); absent in checkpoints written before it existed = 0. */
   wordDropout?: number;
+  /**
+   * Decay of an exponential moving average of the weights (WeightAverage); devel evaluation, the best epoch
+   * and the result use the averaged weights. 0 or absent (checkpoints written before it existed): none.
+   */
+  weightAverage?: number;
   patience: number;
   maxMinutes: number;
 }
+
+/**
+ * Options added after checkpoints already existed: a run resumed from a checkpoint that does not name them ran
+ * without them, whatever today's defaults say.
+ */
+export const OFF_WHEN_ABSENT: Pick<Required<EpochLoopOptions>, 'wordDropout' | 'weightAverage'> = { wordDropout: 0, weightAverage: 0 };
 
 /** One mini-batch: its sentences, the tag set their allowed-tag masks use, and the parameters the loss reads. */
 export interface PlannedStep {
@@ -103,6 +115,8 @@ interface LoopProgress extends EpochProgress {
   history: EpochLoopResult['history'];
   /** A checkpoint inside epoch `epoch` + 1: how its batches were drawn and how far it got. */
   inEpoch?: { planRngState: number; stepsDone: number; lossSum: number; sentences: number };
+  /** Updates folded into the weight average (with `weightAverage`). */
+  averageSteps?: number;
 }
 
 /** The dropout seed of shard `i` of a step. */
@@ -131,6 +145,7 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
   let step = 0;
   let firstEpoch = 1;
   let inEpoch: LoopProgress['inEpoch'];
+  let average: WeightAverage | undefined;
   const elapsed = (): number => (Date.now() - started) / 1000;
   if (resume) {
     const r = resumeEpochLoop(resume, hooks.checkpointDir as string, params, optimizer);
@@ -138,10 +153,16 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
     ({ step, best, history, inEpoch } = r.progress);
     best.perCorpus ??= {};
     started -= r.progress.seconds * 1000;
+    if (o.weightAverage) {
+      if (!r.average) throw new CheckpointError(hooks.checkpointDir as string, 'it has no weight average, but the run it continues keeps one');
+      average = new WeightAverage(params, o.weightAverage, r.progress.averageSteps ?? 0, r.average);
+    }
+    if (r.average) disposeSnapshot(r.average);
   }
+  if (o.weightAverage && !average) average = new WeightAverage(params, o.weightAverage);
   let lastCheckpoint = Date.now();
   const checkpoint = (epoch: number, finished = false, within?: LoopProgress['inEpoch']): void => {
-    saveEpochCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind, { finished, epoch, step, seconds: elapsed(), best, history, inEpoch: within }, rng, params, optimizer, { ...(spec.checkpointOptions ?? o) }, bestWeights);
+    saveEpochCheckpoint<LoopProgress>(hooks.checkpointDir, spec.kind, { finished, epoch, step, seconds: elapsed(), best, history, inEpoch: within, averageSteps: average?.steps }, rng, params, optimizer, { ...(spec.checkpointOptions ?? o) }, { best: bestWeights, average: average?.tensors() });
     lastCheckpoint = Date.now();
   };
   const report = (p: Omit<TrainProgress, 'epochs' | 'totalSteps' | 'step'>) => hooks.onProgress?.({ ...p, epochs: o.epochs, totalSteps, step });
@@ -179,6 +200,7 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
         try {
           optimizer.apply(grads, linearSchedule(o.lr, step, totalSteps, warmupSteps));
           pool.publish(Object.keys(grads));
+          average?.update(Object.keys(grads));
         } finally {
           disposeGrads(grads);
         }
@@ -191,12 +213,19 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
       }
       const meanLoss = lossSum / Math.max(1, sentences);
       report({ epoch, loss: meanLoss, tokensPerSecond: 0, elapsedSeconds: elapsed(), phase: 'eval' });
-      const { f1, perCorpus = {} } = await spec.evaluate(pool);
+      const evaluated = pool;
+      const evaluation = async () => {
+        const r = await spec.evaluate(evaluated);
+        // Snapshot now: with a weight average, the parameters hold the averaged weights only during `evaluate`.
+        const better = r.f1 > best.f1 ? snapshot(params) : undefined;
+        return { ...r, better };
+      };
+      const { f1, perCorpus = {}, better } = average ? await average.withAveraged(evaluation, (names) => evaluated.publish(names)) : await evaluation();
       history.push({ epoch, loss: meanLoss, develF1: f1, seconds: elapsed() });
-      if (f1 > best.f1) {
+      if (better) {
         best = { epoch, f1, perCorpus };
         if (bestWeights) disposeSnapshot(bestWeights);
-        bestWeights = snapshot(params);
+        bestWeights = better;
       }
       report({ epoch, loss: meanLoss, tokensPerSecond: 0, elapsedSeconds: elapsed(), develF1: f1, bestDevelF1: best.f1, phase: 'eval' });
       if (epoch % (hooks.checkpointEvery ?? 1) === 0) checkpoint(epoch);
@@ -210,6 +239,7 @@ export async function runEpochLoop(spec: EpochLoopSpec): Promise<EpochLoopResult
   } finally {
     pool?.close();
     if (bestWeights) disposeSnapshot(bestWeights);
+    average?.dispose();
     optimizer.dispose();
   }
   const trainSeconds = elapsed();

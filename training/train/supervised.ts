@@ -8,7 +8,7 @@ import { evaluateOnPool } from '../parallel/pool-eval';
 import { identityView } from '../parallel/shard-step';
 import { Rng } from '../util/random';
 import { checkpointOptions } from './checkpoint';
-import { runEpochLoop, StoppedBy, TrainHooks } from './epoch-loop';
+import { OFF_WHEN_ABSENT, runEpochLoop, StoppedBy, TrainHooks } from './epoch-loop';
 import type { LabelledSentence } from './labels';
 import { AdamW, DEFAULT_ADAMW } from './optimizer';
 
@@ -25,6 +25,8 @@ export interface SupervisedOptions {
   dropout: number;
   /** Probability of zeroing a token's word vector in training (0 = none). */
   wordDropout: number;
+  /** Decay of the weight average the model is evaluated and saved with (0: the last step's weights). */
+  weightAverage: number;
   /** Stop after this many evaluations without a better devel F1. */
   patience: number;
   seed: number;
@@ -43,6 +45,7 @@ export const DEFAULT_SUPERVISED: SupervisedOptions = {
   warmup: 0.02,
   dropout: 0.5,
   wordDropout: 0,
+  weightAverage: 0,
   patience: 5,
   seed: 1,
   hidden: DEFAULT_SHAPE.hidden,
@@ -104,7 +107,7 @@ export async function trainSupervised(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
+  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...OFF_WHEN_ABSENT, ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
   const rng = new Rng(opts.seed);
   const types = typesOf(data.train);
   const tagSet = new TagSet(types);
