@@ -1,5 +1,6 @@
 import type { Sentence } from '../data/types';
-import { evaluateModel } from '../eval/evaluate-model';
+import { entityCalibration } from '../eval/calibration';
+import { evaluatePredictions } from '../eval/evaluate-model';
 import type { WordVectors } from '../model/features';
 import { NerModel } from '../model/ner-model';
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
@@ -18,6 +19,32 @@ export interface FewShotTarget {
   test: readonly Sentence[];
   /** The types the corpus annotates: the new decoder's labels and the scored types. */
   types: string[];
+  /**
+   * Corpora whose types the initialisation already tags (extend mode): each adapted model is scored on them too,
+   * to see what adapting to the target made it forget.
+   */
+  retained?: readonly RetainedCorpus[];
+}
+
+/** A corpus scored on types the model knew before adaptation (sentences and types as the model names them). */
+export interface RetainedCorpus {
+  corpus: string;
+  test: readonly Sentence[];
+  types: string[];
+}
+
+/** Entity-level F1 and expected calibration error of the predicted entities' confidences. */
+export interface CorpusScore {
+  f1: number;
+  ece: number;
+}
+
+/** What one (K, sample) unit of meta-testing measured. */
+export interface SampleScore extends CorpusScore {
+  k: number;
+  sample: number;
+  /** Extend mode: scores on the retained corpora after adaptation. */
+  retained?: Record<string, CorpusScore>;
 }
 
 export interface FewShotEvalOptions {
@@ -27,6 +54,8 @@ export interface FewShotEvalOptions {
   /** Seed of the support samples; the same seed gives every initialisation the same support sets. */
   seed: number;
   adapt: Partial<AdaptOptions>;
+  /** The (K, sample) units to run (default: every sample of every K); a resumed benchmark runs the missing ones. */
+  units?: readonly { k: number; sample: number }[];
 }
 
 export interface FewShotScores {
@@ -34,6 +63,13 @@ export interface FewShotScores {
   f1: Record<number, number[]>;
   /** Mean F1 per K. */
   mean: Record<number, number>;
+  /** Expected calibration error of each sample's predicted entities, per K. */
+  ece: Record<number, number[]>;
+}
+
+/** The units of a run, in order. */
+export function unitsOf(o: Pick<FewShotEvalOptions, 'ks' | 'samples' | 'units'>): { k: number; sample: number }[] {
+  return o.units ? [...o.units] : o.ks.flatMap((k) => Array.from({ length: o.samples }, (_, sample) => ({ k, sample })));
 }
 
 /**
@@ -58,46 +94,57 @@ export function supportSets(target: FewShotTarget, k: number, samples: number, s
 
 /**
  * Heterogeneous adaptation and scoring (meta-testing): for each K and each sampled support set, a copy of
- * `init`'s encoder with a new decoder over the target's types is trained on the support set and scored on
- * the test sentences (entity-level F1, the target's types only).
+ * `init`'s encoder with a new decoder over the target's types (or, with `adapt.mode` extend, the model's decoder
+ * grown by them) is trained on the support set and scored on the test sentences (entity-level F1 and calibration,
+ * the target's types only).
  */
 export function fewShotEval(
   init: NerModel,
   target: FewShotTarget,
   o: FewShotEvalOptions,
-  onResult?: (r: { k: number; sample: number; f1: number }) => void,
+  onResult?: (r: SampleScore) => void,
   signal?: AbortSignal,
 ): FewShotScores {
-  const results: { k: number; sample: number; f1: number }[] = [];
-  for (const k of o.ks) {
-    for (let sample = 0; sample < o.samples; sample++) {
-      if (signal?.aborted) break;
-      const r = { k, sample, f1: scoreSample(init, target, o, k, sample) };
-      results.push(r);
-      onResult?.(r);
-    }
+  const results: SampleScore[] = [];
+  for (const { k, sample } of unitsOf(o)) {
+    if (signal?.aborted) break;
+    const r = scoreSample(init, target, o, k, sample);
+    results.push(r);
+    onResult?.(r);
   }
   return collectScores(o.ks, results);
 }
 
-/** One unit of meta-testing: sample `sample` of K adapted from `init` and scored; independent of every other unit. */
-export function scoreSample(init: NerModel, target: FewShotTarget, o: FewShotEvalOptions, k: number, sample: number): number {
+/** F1 (`types` only) and entity calibration of a model on scored sentences, from one pass of predictions. */
+export function scoreOn(model: NerModel, sentences: readonly Sentence[], types: readonly string[]): CorpusScore {
+  const predicted = model.predict(sentences.map((s) => s.tokens));
+  return { f1: evaluatePredictions(sentences, predicted, types).f1, ece: entityCalibration(sentences, predicted, types).ece };
+}
+
+/**
+ * One unit of meta-testing: sample `sample` of K adapted from `init` and scored (and, given retained corpora,
+ * scored on them too); independent of every other unit.
+ */
+export function scoreSample(init: NerModel, target: FewShotTarget, o: FewShotEvalOptions, k: number, sample: number): SampleScore {
   const support = supportSet(target, k, sample, o.seed);
   const adapted = adaptFewShot(init, support, { ...o.adapt, types: target.types, seed: o.seed + sample });
   try {
-    return evaluateModel(adapted, target.test, target.types).f1;
+    const r: SampleScore = { k, sample, ...scoreOn(adapted, target.test, target.types) };
+    if (target.retained?.length) r.retained = Object.fromEntries(target.retained.map((c) => [c.corpus, scoreOn(adapted, c.test, c.types)]));
+    return r;
   } finally {
     adapted.dispose();
   }
 }
 
 /** Scores per K in sample order, and their means. */
-export function collectScores(ks: readonly number[], results: readonly { k: number; sample: number; f1: number }[]): FewShotScores {
-  const scores: FewShotScores = { f1: {}, mean: {} };
+export function collectScores(ks: readonly number[], results: readonly SampleScore[]): FewShotScores {
+  const scores: FewShotScores = { f1: {}, mean: {}, ece: {} };
   for (const k of ks) {
-    const list = results.filter((r) => r.k === k).sort((a, b) => a.sample - b.sample).map((r) => r.f1);
-    scores.f1[k] = list;
-    scores.mean[k] = list.reduce((a, b) => a + b, 0) / Math.max(1, list.length);
+    const list = results.filter((r) => r.k === k).sort((a, b) => a.sample - b.sample);
+    scores.f1[k] = list.map((r) => r.f1);
+    scores.ece[k] = list.map((r) => r.ece);
+    scores.mean[k] = scores.f1[k].reduce((a, b) => a + b, 0) / Math.max(1, list.length);
   }
   return scores;
 }

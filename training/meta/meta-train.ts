@@ -1,7 +1,7 @@
 import type { Sentence } from '../data/types';
 import type { WordVectors } from '../model/features';
 import { NerModel } from '../model/ner-model';
-import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
+import { DEFAULT_SHAPE, groupOf, initParams, TaggerShape } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { allowedMask } from '../train/labels';
 import { AdamW, DEFAULT_ADAMW, linearSchedule } from '../train/optimizer';
@@ -74,8 +74,46 @@ export const DEFAULT_META: MetaTrainOptions = {
 /** What one meta-iteration did, for hardness tables (paper Tables 1 and 4) and loss curves. */
 export interface HardnessRecord {
   iteration: number;
-  tasks: { corpus: string; domain: string; support: Pick<Sentence, 'tokens' | 'tags'>[]; labelLoss: number; criticLoss: number }[];
+  tasks: {
+    corpus: string;
+    domain: string;
+    support: Pick<Sentence, 'tokens' | 'tags'>[];
+    /** The query set, whose loss γ is the share of: its entities and the tokens inside them. */
+    query: QueryStats;
+    labelLoss: number;
+    criticLoss: number;
+  }[];
   weights: TaskHardness;
+}
+
+export interface QueryStats {
+  sentences: number;
+  tokens: number;
+  entities: number;
+  entityTokens: number;
+}
+
+export function queryStats(sentences: readonly Pick<Sentence, 'tags'>[]): QueryStats {
+  let tokens = 0;
+  let entities = 0;
+  let entityTokens = 0;
+  for (const s of sentences) {
+    tokens += s.tags.length;
+    for (const t of s.tags) {
+      if (t.startsWith('B-')) entities++;
+      if (t !== 'O') entityTokens++;
+    }
+  }
+  return { sentences: sentences.length, tokens, entities, entityTokens };
+}
+
+/**
+ * Where meta-training starts instead of a fresh tagger: a trained tagger (e.g. the multi-task one) whose encoder θ
+ * and character vocabulary are copied; the generic decoder and the critic start fresh. Its sizes (hidden units,
+ * layers) replace those of the options.
+ */
+export interface MetaTrainStart {
+  model: NerModel;
 }
 
 export interface MetaTrainHooks {
@@ -99,25 +137,37 @@ const CHECKPOINT_KIND = 'meta';
 /**
  * Meta-trains a tagger's encoder (and generic decoder and critic) on few-shot tasks drawn from the source
  * corpora (each task from one corpus; corpora drawn uniformly). `corpora` maps a source corpus to its train
- * sentences; the caller leaves the target domain's corpora out (see metaTrainingCorpora).
+ * sentences; the caller leaves the target domain's corpora out (see metaTrainingCorpora). With `start`, the
+ * encoder starts from that model's (its manifest's `trainedOn` is carried over into the result's).
  */
 export async function metaTrain(
   corpora: Readonly<Record<string, readonly Sentence[]>>,
   words: WordVectors,
   options: Partial<MetaTrainOptions> = {},
   hooks: MetaTrainHooks = {},
+  start?: MetaTrainStart,
 ): Promise<{ model: NerModel; iterations: number; cancelled: boolean }> {
   const resume = hasCheckpoint(hooks.checkpointDir) ? loadCheckpoint<{ iteration: number; seconds: number }>(hooks.checkpointDir, CHECKPOINT_KIND) : undefined;
   const o: MetaTrainOptions = resume ? { ...DEFAULT_META, ...(resume.options as Partial<MetaTrainOptions>) } : { ...DEFAULT_META, ...options };
+  if (start) {
+    if (start.model.shape.wordDim !== words.dim) throw new Error(`the start model has ${start.model.shape.wordDim}-d word vectors, these are ${words.dim}-d`);
+    o.hidden = start.model.shape.hidden;
+    o.layers = start.model.shape.layers;
+  }
   const names = Object.keys(corpora);
   if (names.length === 0) throw new Error('meta-training needs at least one source corpus');
   const domains = [...new Set(names.map((c) => domainOf(c) ?? c))];
   let rng = new Rng(o.seed);
   const tagSet = new TagSet([GENERIC_TYPE]);
-  const chars = CharVocab.build(names.flatMap((c) => corpora[c].flatMap((s) => s.tokens)), 2);
-  const shape: TaggerShape = { ...DEFAULT_SHAPE, hidden: o.hidden, layers: o.layers, wordDim: words.dim, charVocabSize: chars.size, numTags: tagSet.size, numDomains: domains.length };
+  const chars = start ? start.model.chars : CharVocab.build(names.flatMap((c) => corpora[c].flatMap((s) => s.tokens)), 2);
+  // The encoder's sizes: the start model's, or the options'.
+  const sizes = start ? start.model.shape : { ...DEFAULT_SHAPE, hidden: o.hidden, layers: o.layers, wordDim: words.dim, charVocabSize: chars.size };
+  const shape: TaggerShape = { ...sizes, numTags: tagSet.size, numDomains: domains.length };
   const params = initParams(shape, rng.seed());
-  const model = new NerModel(shape, tagSet, chars, words, params, { name: `meta-${o.method}-k${o.k}`, created: new Date().toISOString(), trainedOn: names.map((c) => `${c}/train`), hyper: { ...o } }, domains);
+  if (start) for (const [name, v] of Object.entries(start.model.params)) if (groupOf(name) === 'enc') params[name].assign(v);
+  const trainedOn = [...new Set([...(start?.model.info.trainedOn ?? []), ...names.map((c) => `${c}/train`)])];
+  const info = { name: start ? `meta-${o.method}-k${o.k}+${start.model.info.name}` : `meta-${o.method}-k${o.k}`, created: new Date().toISOString(), trainedOn, hyper: { ...o, ...(start ? { start: start.model.info.name } : {}) } };
+  const model = new NerModel(shape, tagSet, chars, words, params, info, domains);
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, clipNorm: 5 });
   const wrt = pick(params, o.lambda > 0 && o.method !== 'maml' ? ['enc.', 'dec.', 'critic.'] : ['enc.', 'dec.']);
   const settings = methodSettings(o.method, o.lambda);
@@ -176,7 +226,7 @@ export async function metaTrain(
       hooks.onIteration?.(
         {
           iteration: it,
-          tasks: sampled.map((t, i) => ({ corpus: t.corpus, domain: domainOf(t.corpus) ?? t.corpus, support: t.support.map((s) => ({ tokens: s.tokens, tags: s.tags })), labelLoss: r.queryLabelLosses[i], criticLoss: r.queryCriticLosses[i] })),
+          tasks: sampled.map((t, i) => ({ corpus: t.corpus, domain: domainOf(t.corpus) ?? t.corpus, support: t.support.map((s) => ({ tokens: s.tokens, tags: s.tags })), query: queryStats(t.query), labelLoss: r.queryLabelLosses[i], criticLoss: r.queryCriticLosses[i] })),
           weights: r.weights,
         },
         { iteration: it, iterations: o.iterations, elapsedSeconds: (Date.now() - started) / 1000 },

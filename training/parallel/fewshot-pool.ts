@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../engine/backend';
 import { activeBackend } from '../engine/backend';
 import { EmbeddingTable } from '../embeddings/store';
-import { collectScores, FewShotEvalOptions, FewShotScores, FewShotTarget, fewShotEval, scratchModel } from '../meta/fewshot-eval';
+import { collectScores, FewShotEvalOptions, FewShotScores, FewShotTarget, fewShotEval, SampleScore, scratchModel, unitsOf } from '../meta/fewshot-eval';
 import { loadModel } from '../model/model-io';
 import type { NerModel } from '../model/ner-model';
 import { CharVocab } from '../model/vocab';
@@ -27,12 +27,10 @@ export interface FewShotWorkerData {
 }
 
 export type ToFewShotWorker = { k: number; sample: number };
-export type FromFewShotWorker = { type: 'ready' } | { type: 'result'; k: number; sample: number; f1: number } | { type: 'failed'; message: string };
-
-type Result = { k: number; sample: number; f1: number };
+export type FromFewShotWorker = { type: 'ready' } | { type: 'result'; score: SampleScore } | { type: 'failed'; message: string };
 
 /**
- * Meta-testing on `workers` threads: every (K, sample) unit — adapt a copy of the initialisation on that support
+ * Meta-testing on `workers` threads: every (K, sample) unit (all of them, or `options.units`) — adapt a copy of the initialisation on that support
  * set, score it — is independent and seeded by itself, so the scores are those of `fewShotEval` on one thread
  * whatever the worker count. Units go to whichever thread is free. With 1 worker, everything runs here.
  */
@@ -41,11 +39,11 @@ export async function fewShotEvalOnWorkers(
   target: FewShotTarget,
   options: FewShotEvalOptions,
   workers: number,
-  onResult?: (r: Result) => void,
+  onResult?: (r: SampleScore) => void,
   signal?: AbortSignal,
 ): Promise<FewShotScores> {
-  const units = options.ks.flatMap((k) => Array.from({ length: options.samples }, (_, sample) => ({ k, sample })));
-  const results: Result[] = [];
+  const units = unitsOf(options);
+  const results: SampleScore[] = [];
   const n = Math.max(1, Math.min(workers, units.length));
   if (n === 1) {
     const init = buildInit(source);
@@ -83,9 +81,8 @@ export async function fewShotEvalOnWorkers(
         worker.on('message', (m: FromFewShotWorker) => {
           if (m.type === 'failed') return reject(new Error(`few-shot worker ${i + 1}: ${m.message}`));
           if (m.type === 'result') {
-            const r = { k: m.k, sample: m.sample, f1: m.f1 };
-            results.push(r);
-            onResult?.(r);
+            results.push(m.score);
+            onResult?.(m.score);
           }
           next();
         });

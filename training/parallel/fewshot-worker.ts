@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const init = buildInit(source);
   port!.on('message', (u: ToFewShotWorker) => {
     try {
-      post({ type: 'result', k: u.k, sample: u.sample, f1: scoreSample(init, target, options, u.k, u.sample) });
+      post({ type: 'result', score: scoreSample(init, target, options, u.k, u.sample) });
     } catch (err) {
       post({ type: 'failed', message: (err as Error).message });
     }
