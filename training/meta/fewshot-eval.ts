@@ -36,7 +36,10 @@ export interface RetainedCorpus {
 /** Entity-level F1 and expected calibration error of the predicted entities' confidences. */
 export interface CorpusScore {
   f1: number;
+  /** 0 when nothing was predicted: weigh it by `entities` when averaging. */
   ece: number;
+  /** Predicted entities (of the scored types). */
+  entities: number;
 }
 
 /** What one (K, sample) unit of meta-testing measured. */
@@ -118,7 +121,8 @@ export function fewShotEval(
 /** F1 (`types` only) and entity calibration of a model on scored sentences, from one pass of predictions. */
 export function scoreOn(model: NerModel, sentences: readonly Sentence[], types: readonly string[]): CorpusScore {
   const predicted = model.predict(sentences.map((s) => s.tokens));
-  return { f1: evaluatePredictions(sentences, predicted, types).f1, ece: entityCalibration(sentences, predicted, types).ece };
+  const calibration = entityCalibration(sentences, predicted, types);
+  return { f1: evaluatePredictions(sentences, predicted, types).f1, ece: calibration.ece, entities: calibration.entities };
 }
 
 /**

@@ -33,8 +33,9 @@ export const metaTrainCommand: Command = {
     dropout: { type: 'string', description: 'dropout rate', default: String(DEFAULT_META.dropout), valueName: 'P' },
     hidden: { type: 'string', description: 'LSTM units per direction', default: String(DEFAULT_META.hidden), valueName: 'N' },
     seed: { type: 'string', description: 'random seed', default: String(DEFAULT_META.seed), valueName: 'N' },
+    init: { type: 'string', description: 'start from this model\'s encoder (e.g. a unified mtl-train model that never saw the target domain: mtl+metabioner) instead of a fresh one; its sizes replace --hidden', valueName: 'DIR' },
     out: { type: 'string', description: 'model directory (default out/models/meta-<method>-<target>-k<K>)', valueName: 'DIR' },
-    'hardness-log': { type: 'string', description: 'append one JSON line per meta-iteration (tasks, losses, γ)', valueName: 'FILE' },
+    'hardness-log': { type: 'string', description: 'append one JSON line per meta-iteration (tasks, query entities, losses, γ); bench/fewshot-hardness.ts draws it', valueName: 'FILE' },
     'corpora-root': CORPUS_OPTIONS['corpora-root'],
     ...WORD_VECTOR_OPTIONS,
     ...CHECKPOINT_OPTIONS,
@@ -52,7 +53,13 @@ export const metaTrainCommand: Command = {
     const sources = metaTrainingCorpora(target, listCorpora(root));
     if (sources.length === 0) throw new UsageError(`no source corpora for target ${target} in ${root}`);
     const corpora = Object.fromEntries(sources.map((c) => [c, loadSplit(root, c, 'train')]));
-    const words = await loadWordVectors(values, root, progress);
+    const init = values.init ? loadModel(values.init as string) : undefined;
+    if (init) {
+      // Leave-one-domain-out: the start model must not have seen the target domain either.
+      const seen = init.info.trainedOn.map((e) => e.split('/')[0]).filter((c) => DOMAINS[target].includes(c));
+      if (seen.length) throw new UsageError(`--init ${values.init as string} was trained on ${seen.join(', ')}, of the target domain ${target}`);
+    }
+    const words = init ? init.words : await loadWordVectors(values, root, progress);
     const log = values['hardness-log'] as string | undefined;
     const options = Object.fromEntries(
       Object.entries({
@@ -80,7 +87,8 @@ export const metaTrainCommand: Command = {
         const loss = record.tasks.reduce((a, t) => a + t.labelLoss, 0) / record.tasks.length;
         progress.update(p.iteration / p.iterations, `iteration ${p.iteration}/${p.iterations} query loss ${loss.toFixed(3)} γθ ${record.weights.theta.map((g) => g.toFixed(2)).join(' ')}`);
       },
-    });
+    }, init ? { model: init } : undefined);
+    init?.dispose();
     progress.done();
     model.info.command = `metabioner meta-train ${process.argv.slice(3).join(' ')}`.trim();
     const out = (values.out as string | undefined) ?? path.join(packageRoot(), 'out', 'models', `meta-${method}-${target.replace(/\W+/g, '')}-k${model.info.hyper.k}`);
