@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EmbeddingTable } from '../embeddings/store';
 import { writeDirAtomic } from '../io/atomic';
-import { ModelInfo, NerModel } from './ner-model';
+import { CONVENTION_VIEWS, conventionParam, ModelInfo, NerModel } from './ner-model';
 import { TaggerShape, toVariables } from './tagger';
 import { CharVocab, TagSet } from './vocab';
 
@@ -101,7 +101,12 @@ export function readModelInfo(dir: string): { info: ModelInfo; types: string[] }
   return { info: m.info, types: m.types };
 }
 
-export function loadModel(dir: string): NerModel {
+/**
+ * Loads a model directory. With `convention` (a unified tagger trained with per-corpus conventions), the model
+ * tags in that corpus' convention: its emission layer replaces the generic one, and the other conventions'
+ * weights are not kept.
+ */
+export function loadModel(dir: string, opts: { convention?: string } = {}): NerModel {
   const m = readManifest(dir);
   const weightsFile = path.join(dir, WEIGHTS);
   if (!fs.existsSync(weightsFile)) throw new ModelFormatError(dir, `${WEIGHTS} is missing`);
@@ -125,9 +130,20 @@ export function loadModel(dir: string): NerModel {
   if (words.dim !== m.shape.wordDim) throw new ModelFormatError(dir, `word vectors have ${words.dim} dims, the model takes ${m.shape.wordDim}`);
   const aligned = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const values: Record<string, tf.Tensor> = {};
-  for (const e of m.weights) {
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    values[e.name] = tf.tensor(aligned.subarray(e.offset, e.offset + size), e.shape);
+  const conventions = m.info.conventions ?? [];
+  const convention = opts.convention;
+  if (convention !== undefined && !conventions.includes(convention)) {
+    throw new ModelFormatError(dir, conventions.length ? `it has no convention "${convention}" (it has ${conventions.join(', ')})` : `it has no per-corpus conventions (asked for "${convention}")`);
   }
-  return new NerModel(m.shape, tagSet, new CharVocab(m.chars), words, toVariables(values), m.info, m.domains ?? []);
+  const chosen = new Map(convention === undefined ? [] : CONVENTION_VIEWS.map((v) => [conventionParam(convention, v), v]));
+  const conventionParams = new Set(conventions.flatMap((c) => CONVENTION_VIEWS.map((v) => conventionParam(c, v))));
+  for (const e of m.weights) {
+    // With a convention: its emission layer under the ordinary names, and none of the others.
+    const name = chosen.get(e.name) ?? (convention !== undefined && (conventionParams.has(e.name) || CONVENTION_VIEWS.includes(e.name)) ? undefined : e.name);
+    if (name === undefined) continue;
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    values[name] = tf.tensor(aligned.subarray(e.offset, e.offset + size), e.shape);
+  }
+  const info = convention === undefined ? m.info : { ...m.info, name: `${m.info.name} (${convention} convention)`, conventions: undefined };
+  return new NerModel(m.shape, tagSet, new CharVocab(m.chars), words, toVariables(values), info, m.domains ?? []);
 }

@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/atomic';
 import { Featurizer, WordVectors } from '../model/features';
 import { saveModel } from '../model/model-io';
-import { ModelInfo, NerModel } from '../model/ner-model';
+import { CONVENTION_VIEWS, ModelInfo, NerModel } from '../model/ner-model';
 import type { TaggerShape, Variables } from '../model/tagger';
 import type { CharVocab, TagSet } from '../model/vocab';
-import { globalName, Layout, viewOf } from './sharing';
+import { conventionName, globalName, Layout, viewOf } from './sharing';
 
 /** Parameter names of a single tagger with this shape (the view names every corpus sees). */
 export function viewNames(shape: Pick<TaggerShape, 'layers'>): string[] {
@@ -33,12 +33,21 @@ export class MultiTaskModel {
     this.featurizer = new Featurizer(words, chars, shape.maxWordChars);
   }
 
-  /** Corpus `c`'s tagger over the shared variables; do not dispose it (the variables are this model's). */
-  modelFor(corpus: string): NerModel {
+  /**
+   * Corpus `c`'s tagger over the shared variables; do not dispose it (the variables are this model's). With
+   * `convention` (a unified model with conventions), it tags in that corpus' annotation convention.
+   */
+  modelFor(corpus: string, convention = false): NerModel {
     const tagSet = this.tagSets[corpus];
     if (!tagSet) throw new Error(`${corpus} is not one of this model's corpora (${this.layout.corpora.join(', ')})`);
-    const view = viewOf(this.params, this.layout, corpus, viewNames(this.shape));
+    const view = convention ? Object.fromEntries(this.conventionView(corpus).map(([v, g]) => [v, this.params[g]])) : viewOf(this.params, this.layout, corpus, viewNames(this.shape));
     return new NerModel({ ...this.shape, numTags: tagSet.size }, tagSet, this.chars, this.words, view, { ...this.info, name: this.layout.sharing === 'unified' ? this.info.name : `${this.info.name}/${corpus}` });
+  }
+
+  /** [view name, parameter name] pairs of corpus `c`'s convention (its own emission layer). */
+  conventionView(corpus: string): [string, string][] {
+    if (!this.layout.conventions) throw new Error('this model has no per-corpus conventions');
+    return viewNames(this.shape).map((v): [string, string] => [v, conventionName(this.layout, corpus, v)]);
   }
 
   /** Names of the parameters corpus `c`'s batches update. */
@@ -52,7 +61,12 @@ export class MultiTaskModel {
    */
   save(dir: string): void {
     if (this.layout.sharing === 'unified') {
-      saveModel(this.modelFor(this.layout.corpora[0]), dir);
+      const generic = this.modelFor(this.layout.corpora[0]);
+      if (!this.layout.conventions) return saveModel(generic, dir);
+      // One model: the generic emission layer under the ordinary names, each convention's beside it (NerModel.convention).
+      const own = Object.fromEntries(this.layout.corpora.flatMap((c) => CONVENTION_VIEWS.map((v) => [conventionName(this.layout, c, v), this.params[conventionName(this.layout, c, v)]])));
+      const info = { ...generic.info, conventions: this.layout.corpora };
+      saveModel(new NerModel(generic.shape, generic.tagSet, generic.chars, generic.words, { ...generic.params, ...own }, info), dir);
       return;
     }
     fs.mkdirSync(dir, { recursive: true });

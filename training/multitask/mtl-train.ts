@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Sentence } from '../data/types';
 import { evaluateOnPool } from '../parallel/pool-eval';
 import type { WordVectors } from '../model/features';
-import type { ModelInfo } from '../model/ner-model';
+import { CONVENTION_VIEWS, ModelInfo } from '../model/ner-model';
 import { DEFAULT_SHAPE, initDecoder, initEncoder, TaggerShape, toVariables } from '../model/tagger';
 import { CharVocab, TagSet } from '../model/vocab';
 import { checkpointOptions } from '../train/checkpoint';
@@ -12,7 +12,7 @@ import { AdamW, DEFAULT_ADAMW } from '../train/optimizer';
 import { lengthBucketedBatches } from '../train/supervised';
 import { Rng } from '../util/random';
 import { MultiTaskModel, viewNames } from './mtl-model';
-import { globalName, Layout, sharedLayersFor, Sharing } from './sharing';
+import { conventionName, globalName, Layout, sharedLayersFor, Sharing } from './sharing';
 import { mappedTypes, mapSentenceTypes, TypeMap } from './type-map';
 
 /** One corpus of a multi-task run, with the types it annotates. */
@@ -49,6 +49,12 @@ export interface MultiTaskOptions {
   temperature: number;
   /** Stop (keeping the best epoch) after this many minutes; 0 = no limit. */
   maxMinutes: number;
+  /**
+   * Unified only: the probability that a batch trains its corpus' own emission layer (its annotation
+   * convention) instead of the generic one; devel is then scored in each corpus' convention. 0 = one emission
+   * layer for all (the generic tagger only).
+   */
+  conventions: number;
 }
 
 export const DEFAULT_MULTITASK: MultiTaskOptions = {
@@ -70,6 +76,7 @@ export const DEFAULT_MULTITASK: MultiTaskOptions = {
   sampling: 'proportional',
   temperature: 2,
   maxMinutes: 0,
+  conventions: 0,
 };
 
 /** Where a run starts from: weights by multi-task (or single-model view) name, and their character vocabulary. */
@@ -99,7 +106,9 @@ export function unifiedCorpora(corpora: readonly MultiTaskCorpus[], maps: Readon
 
 function layoutOf(o: MultiTaskOptions, corpora: readonly MultiTaskCorpus[]): Layout {
   const sharedLayers = o.sharing === 'hierarchical' ? sharedLayersFor(o.slicingRate, o.layers) : o.layers;
-  return { sharing: o.sharing, corpora: corpora.map((c) => c.name), layers: o.layers, sharedLayers };
+  if (o.conventions && o.sharing !== 'unified') throw new Error('per-corpus conventions need unified sharing');
+  if (!(o.conventions >= 0 && o.conventions <= 1)) throw new Error(`conventions must be a probability in [0, 1], got ${o.conventions}`);
+  return { sharing: o.sharing, corpora: corpora.map((c) => c.name), layers: o.layers, sharedLayers, conventions: o.conventions > 0 };
 }
 
 /**
@@ -122,6 +131,17 @@ function initialValues(layout: Layout, shape: TaggerShape, tagSets: Record<strin
       if (from && from.shape.join() !== t.shape.join()) throw new Error(`start weights ${name}: shape [${from.shape}], needed [${t.shape}]`);
       values[name] = from ? tf.clone(from) : t;
       if (from) t.dispose();
+    }
+  }
+  // A convention starts as the generic emission layer (its own copy from `start` if it has one).
+  if (layout.conventions) {
+    for (const corpus of layout.corpora) {
+      for (const view of CONVENTION_VIEWS) {
+        const name = conventionName(layout, corpus, view);
+        const from = start?.params[name] ?? values[view];
+        if (from.shape.join() !== values[view].shape.join()) throw new Error(`start weights ${name}: shape [${from.shape}], needed [${values[view].shape}]`);
+        values[name] = tf.clone(from);
+      }
     }
   }
   return values;
@@ -171,7 +191,7 @@ export async function trainMultiTask(
   start?: MultiTaskStart,
 ): Promise<MultiTaskResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
+  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, conventions: 0, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
   if (corpora.length === 0) throw new Error('multi-task training needs at least one corpus');
   const rng = new Rng(o.seed);
   const layout = layoutOf(o, corpora);
@@ -184,6 +204,9 @@ export async function trainMultiTask(
   const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
   // Each corpus' batches read the shared and its own private parameters under the single-tagger names.
   const views = Object.fromEntries(corpora.map((c) => [c.name, viewNames(shape).map((v): [string, string] => [v, globalName(layout, c.name, v)])]));
+  const conventionViews = layout.conventions ? Object.fromEntries(corpora.map((c) => [c.name, model.conventionView(c.name)])) : undefined;
+  // The view a batch of corpus c trains: with conventions, its own emission layer with probability o.conventions.
+  const viewFor = (c: string, r: Rng): [string, string][] => (conventionViews && r.next() < o.conventions ? conventionViews[c] : views[c]);
   const items = corpora.map((c) => c.train.map((sentence): LabelledSentence => ({ sentence, annotatedTypes: c.types, corpus: c.name })));
   const stepsPerEpoch = items.reduce((n, list) => n + Math.ceil(list.length / o.batchSize), 0);
   const { best, history, stoppedBy, trainSeconds } = await runEpochLoop({
@@ -195,10 +218,13 @@ export async function trainMultiTask(
     optimizer,
     rng,
     stepsPerEpoch,
-    plan: (r) => planEpoch(items, o, r).map(({ corpus, items: batch }) => ({ items: batch, tagSet: tagSets[corpora[corpus].name], view: views[corpora[corpus].name] })),
+    plan: (r) => planEpoch(items, o, r).map(({ corpus, items: batch }) => ({ items: batch, tagSet: tagSets[corpora[corpus].name], view: viewFor(corpora[corpus].name, r) })),
     evaluate: async (pool) => {
       const perCorpus: Record<string, number> = {};
-      for (const c of corpora) perCorpus[c.name] = (await evaluateOnPool(pool, model.modelFor(c.name), views[c.name], c.devel, c.types)).f1;
+      for (const c of corpora) {
+        const convention = conventionViews !== undefined;
+        perCorpus[c.name] = (await evaluateOnPool(pool, model.modelFor(c.name, convention), conventionViews?.[c.name] ?? views[c.name], c.devel, c.types)).f1;
+      }
       return { f1: Object.values(perCorpus).reduce((a, b) => a + b, 0) / corpora.length, perCorpus };
     },
     hooks,

@@ -4,7 +4,7 @@ import type { WordVectors } from '../model/features';
 import type { ModelInfo, NerModel } from '../model/ner-model';
 import type { TrainHooks, TrainProgress } from '../train/epoch-loop';
 import { MultiTaskModel, viewNames } from './mtl-model';
-import { DEFAULT_MULTITASK, MultiTaskCorpus, MultiTaskOptions, MultiTaskResult, trainMultiTask, unifiedCorpora } from './mtl-train';
+import { DEFAULT_MULTITASK, MultiTaskCorpus, MultiTaskOptions, MultiTaskResult, MultiTaskStart, trainMultiTask, unifiedCorpora } from './mtl-train';
 import { viewOf } from './sharing';
 import { UNIFIED_TYPE_MAPS } from './type-map';
 
@@ -45,6 +45,8 @@ export async function runMultiTaskPipeline(
   info: Omit<ModelInfo, 'created' | 'hyper' | 'metrics'>,
   options: Partial<PipelineOptions> = {},
   hooks: PipelineHooks = {},
+  /** Unified: the weights to start from (e.g. an earlier unified model's, to add conventions to it). */
+  start?: MultiTaskStart,
 ): Promise<PipelineResult> {
   const o = { ...DEFAULT_PIPELINE, ...options };
   const stages: PipelineResult['stages'] = [];
@@ -66,7 +68,7 @@ export async function runMultiTaskPipeline(
 
   let model: MultiTaskModel;
   if (o.sharing === 'unified') {
-    model = (await run('unified', unifiedCorpora(corpora, UNIFIED_TYPE_MAPS), { ...o, sharing: 'unified' })).model;
+    model = (await run('unified', unifiedCorpora(corpora, UNIFIED_TYPE_MAPS), { ...o, sharing: 'unified' }, start)).model;
   } else {
     const shared = await run('multitask', corpora, { ...o, sharing: 'heads' });
     model = shared.model;

@@ -1,3 +1,4 @@
+import { CONVENTION_VIEWS, conventionParam } from '../model/ner-model';
 import type { Variables } from '../model/tagger';
 
 /**
@@ -16,6 +17,8 @@ export interface Layout {
   layers: number;
   /** BiLSTM layers shared by every corpus (the lowest ones); `layers` for heads and unified. */
   sharedLayers: number;
+  /** Unified only: each corpus also has its own emission layer (its annotation convention), see conventionName. */
+  conventions?: boolean;
 }
 
 /** Shared layers for a slicing rate k/n (0 = only the embeddings shared, 1 = every layer). */
@@ -33,6 +36,15 @@ export function globalName(layout: Layout, corpus: string, view: string): string
   const layer = /^enc\.lstm(\d+)\./.exec(view);
   if (layer && Number(layer[1]) >= layout.sharedLayers) return `enc.@${corpus}.${view.slice(4)}`;
   return view;
+}
+
+/**
+ * The parameter a view name stands for when the unified tagger tags in `corpus`' convention: its own emission
+ * layer `dec.@<corpus>.out.…` (corpora disagree on boundaries, e.g. whether "gene" in "p53 gene" belongs to the
+ * mention), everything else as in globalName.
+ */
+export function conventionName(layout: Layout, corpus: string, view: string): string {
+  return layout.conventions && CONVENTION_VIEWS.includes(view) ? conventionParam(corpus, view) : globalName(layout, corpus, view);
 }
 
 /** True when only `corpus` reads the parameter. */

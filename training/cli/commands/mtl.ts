@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { packageRoot } from '../../io/paths';
-import { saveModel } from '../../model/model-io';
+import { loadModel, saveModel } from '../../model/model-io';
 import { scoreCorpus } from '../../multitask/evaluate';
 import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../multitask/pipeline';
 import { SHARINGS, Sharing } from '../../multitask/sharing';
@@ -28,6 +28,8 @@ export const mtlTrainCommand: Command = {
     patience: { type: 'string', description: 'epochs without a better mean devel F1 before stopping', default: String(D.patience), valueName: 'N' },
     sampling: { type: 'string', description: 'corpus of each batch: proportional | uniform | temperature', default: D.sampling, valueName: 'S' },
     temperature: { type: 'string', description: 'temperature sampling: P(corpus) ∝ batches^(1/T)', default: String(D.temperature), valueName: 'T' },
+    conventions: { type: 'string', description: "unified: probability that a batch trains its corpus' own emission layer (annotation convention) instead of the generic one; 0 = generic only", default: String(D.conventions), valueName: 'P' },
+    'init-from': { type: 'string', description: 'unified: start from the weights of this model directory (same corpora and character vocabulary), e.g. to add conventions to a trained tagger', valueName: 'DIR' },
     'fine-tune': { type: 'boolean', description: 'then fine-tune a new head per corpus on a copy of the encoder' },
     'fine-tune-epochs': { type: 'string', description: 'epochs of each fine-tuning', default: String(D.fineTuneEpochs), valueName: 'N' },
     'fine-tune-lr': { type: 'string', description: 'learning rate of the fine-tuning', default: String(D.fineTuneLr), valueName: 'X' },
@@ -69,11 +71,16 @@ export const mtlTrainCommand: Command = {
         fineTuneLr: numberOption(values, 'fine-tune-lr'),
         seed: intOption(values, 'seed'),
         maxMinutes: numberOption(values, 'max-minutes'),
+        conventions: numberOption(values, 'conventions'),
       }).filter(([, v]) => v !== undefined),
     );
+    const initFrom = values['init-from'] as string | undefined;
+    if (initFrom !== undefined && sharing !== 'unified') throw new UsageError('--init-from needs --sharing unified');
+    const startModel = initFrom === undefined ? undefined : loadModel(initFrom);
     const stop = stopSignals(progress);
     const name = sharing === 'unified' ? `unified:${names.join('+')}` : `mtl-${sharing}:${names.join('+')}`;
     const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
+    const start = startModel && { params: startModel.params, chars: startModel.chars };
     const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
       signal: stop.signal,
       workers,
@@ -82,7 +89,8 @@ export const mtlTrainCommand: Command = {
         if (p.phase === 'train') progress.update(p.step / p.totalSteps, `${stage} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`);
         else if (p.phase === 'eval' && p.develF1 !== undefined) progress.log(`${stage} epoch ${p.epoch}: loss ${p.loss.toFixed(4)}  mean devel F1 ${p.develF1.toFixed(4)}  (best ${p.bestDevelF1?.toFixed(4)})  ${p.elapsedSeconds.toFixed(0)} s`);
       },
-    });
+    }, start);
+    startModel?.dispose();
     progress.done();
     stop.dispose();
     if (stop.paused()) {
@@ -97,8 +105,10 @@ export const mtlTrainCommand: Command = {
         const { sentences, types } = loadEvaluationSplit(root, c.name, 'test');
         const s = scoreCorpus(result.model, c.name, sentences, types);
         const fine = result.fineTuned[c.name] ? scoreCorpus(result.model, c.name, sentences, types, result.fineTuned[c.name]) : undefined;
-        test[c.name] = { ...s, ...(fine ? { fineTunedF1: fine.f1 } : {}) };
-        process.stdout.write(`${c.name} test: P ${s.precision.toFixed(4)} R ${s.recall.toFixed(4)} F1 ${s.f1.toFixed(4)}${s.mergedF1 !== undefined ? ` (merged ${s.mergedF1.toFixed(4)})` : ''}${fine ? `; fine-tuned F1 ${fine.f1.toFixed(4)}` : ''}\n`);
+        // With conventions, a corpus is scored in its own convention too (what `--convention` tags with).
+        const own = result.model.layout.conventions ? scoreCorpus(result.model, c.name, sentences, types, result.model.modelFor(c.name, true)) : undefined;
+        test[c.name] = { ...s, ...(fine ? { fineTunedF1: fine.f1 } : {}), ...(own ? { convention: own } : {}) };
+        process.stdout.write(`${c.name} test: P ${s.precision.toFixed(4)} R ${s.recall.toFixed(4)} F1 ${s.f1.toFixed(4)}${s.mergedF1 !== undefined ? ` (merged ${s.mergedF1.toFixed(4)})` : ''}${fine ? `; fine-tuned F1 ${fine.f1.toFixed(4)}` : ''}${own ? `; in its convention P ${own.precision.toFixed(4)} R ${own.recall.toFixed(4)} F1 ${own.f1.toFixed(4)}` : ''}\n`);
       }
     }
     result.model.info.metrics = { ...result.model.info.metrics, test, stages: result.stages };
