@@ -56,7 +56,7 @@ export const metaTrainCommand: Command = {
     const init = values.init ? loadModel(values.init as string) : undefined;
     if (init) {
       // Leave-one-domain-out: the start model must not have seen the target domain either.
-      const seen = init.info.trainedOn.map((e) => e.split('/')[0]).filter((c) => DOMAINS[target].includes(c));
+      const seen = [...new Set(init.info.trainedOn.map((e) => e.split('/')[0]))].filter((c) => DOMAINS[target].includes(c));
       if (seen.length) throw new UsageError(`--init ${values.init as string} was trained on ${seen.join(', ')}, of the target domain ${target}`);
     }
     const words = init ? init.words : await loadWordVectors(values, root, progress);
