@@ -51,12 +51,19 @@ export interface Settings {
 
 const COMMON = { ks: [5, 10, 20, 50, 100], seed: 1, tasksPerIteration: 4, innerLr: 0.01, outerLr: 1e-3, adaptEpochs: 30, adaptLr: 5e-3, extendKs: [5, 10] };
 
+/**
+ * Wall times on a quiet 2-core machine (2 workers), estimated from docs/results/engine.md (2.55 meta-iterations/s at
+ * K = 5 with 3 inner steps; 12.8k training sentences/min for the unified tagger) and the CPU time of units measured
+ * on 2026-12-02 (one sample at K = 5, 10, 20, 50, 100 adapted and scored on 1,000 test sentences: ≈ 52 s):
+ * quick ≈ 40 min; paper-lite ≈ 10 h (meta-training 20 runs × 2,000 iterations ≈ 4.4 h, mtl ≈ 1.3 h, 2,450 units ≈ 3.5 h,
+ * extend ≈ 0.3 h); full ≈ 35–40 h with `--meta-k 5`, weeks with one meta-training per K (K = 100 tasks are ~20× K = 5).
+ */
 export const MODES: Record<Mode, Settings> = {
   // One meta-training per (method, target) at K = 5 reused for every K, 80 meta-iterations with 2 inner steps,
   // 2 support samples per K, at most 50 adaptation steps, 250 test sentences per corpus; mtl on 2,000 sentences
   // per source corpus, 2 epochs.
   quick: { ...COMMON, mode: 'quick', samples: 2, iterations: 80, metaK: 5, testLimit: 250, innerSteps: 2, adaptMaxSteps: 50, mtlMaxTrainSentences: 2000, mtlEpochs: 2, mtlPatience: 1 },
-  // Between the two, what two cores can do in about a day: the issue's floor of 10 samples per K and 1,000 fixed
+  // Between the two, what two cores do in about ten hours: the issue's floor of 10 samples per K and 1,000 fixed
   // test sentences per corpus; one meta-training at K = 5 for every K, 2,000 iterations of 3 inner steps; the
   // paper's adaptation (30 epochs, at most 300 steps); mtl on 5,000 sentences per source corpus, ≤ 8 epochs.
   'paper-lite': { ...COMMON, mode: 'paper-lite', samples: 10, iterations: 2000, metaK: 5, testLimit: 1000, innerSteps: 3, adaptMaxSteps: 300, mtlMaxTrainSentences: 5000, mtlEpochs: 8, mtlPatience: 2 },

@@ -124,6 +124,7 @@ async function main(): Promise<void> {
   const available = listCorpora(root);
   const infos = inv.targets.map((t) => targetInfo(t, available));
   if (inv.fresh && !inv.reportOnly) fs.rmSync(inv.workDir, { recursive: true, force: true });
+  if (inv.reportOnly && !fs.existsSync(path.join(inv.workDir, 'scores.jsonl'))) throw new Error(`no scores in ${inv.workDir}: nothing to report (same --mode and settings as the run?)`);
   claimWorkDir(inv);
   const store = new ScoreStore(path.join(inv.workDir, 'scores.jsonl'));
   const times = new TimeBook(path.join(inv.workDir, 'times.json'));
