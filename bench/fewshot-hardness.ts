@@ -32,14 +32,15 @@ export function hardnessSvg(panels: readonly { title: string; summary: HardnessS
     const ox = p * W + m.left;
     const last = summary.iterations;
     const values = summary.windows.flatMap((w) => w.byBucket.filter((v) => Number.isFinite(v)));
-    const yMax = Math.max(1.5, Math.ceil(Math.max(...values, 1) * 4) / 4);
+    const top = Math.max(...values, 1.5);
+    const step = top <= 2 ? 0.25 : top <= 4 ? 0.5 : 1;
+    const yMax = Math.ceil(top / step) * step;
     const x = (it: number): number => ox + (it / last) * pw;
     const y = (v: number): number => m.top + ph - (v / yMax) * ph;
     out.push(`<text x="${ox}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`);
     out.push(`<line x1="${ox}" y1="${m.top + ph}" x2="${ox + pw}" y2="${m.top + ph}" stroke="black"/><line x1="${ox}" y1="${m.top}" x2="${ox}" y2="${m.top + ph}" stroke="black"/>`);
+    for (let v = 0; v <= yMax + 1e-9; v += step) out.push(`<line x1="${ox - 4}" y1="${y(v)}" x2="${ox}" y2="${y(v)}" stroke="black"/><text x="${ox - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
     for (let i = 0; i <= 4; i++) {
-      const v = (yMax * i) / 4;
-      out.push(`<line x1="${ox - 4}" y1="${y(v)}" x2="${ox}" y2="${y(v)}" stroke="black"/><text x="${ox - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
       const it = Math.round((last * i) / 4);
       out.push(`<line x1="${x(it)}" y1="${m.top + ph}" x2="${x(it)}" y2="${m.top + ph + 4}" stroke="black"/><text x="${x(it)}" y="${m.top + ph + 16}" text-anchor="middle">${it}</text>`);
     }
