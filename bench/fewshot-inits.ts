@@ -22,7 +22,8 @@ export interface RunContext {
   root: string;
   available: string[];
   settings: Settings;
-  workDir: string;
+  /** Where models, checkpoints and hardness logs live (see Invocation.initDir). */
+  initDir: string;
   workers: number;
   wordsFile: string;
   words: EmbeddingTable;
@@ -43,7 +44,7 @@ export function initName(method: Method, target: string, metaK: number): string 
   return isMetaTrained(method) ? `${method}-${slug(target)}-k${metaK}` : `${method}-${slug(target)}`;
 }
 
-export const hardnessLogFile = (ctx: Pick<RunContext, 'workDir'>, name: string): string => path.join(ctx.workDir, 'hardness', `${name}.jsonl`);
+export const hardnessLogFile = (ctx: Pick<RunContext, 'initDir'>, name: string): string => path.join(ctx.initDir, 'hardness', `${name}.jsonl`);
 
 function sourceData(ctx: RunContext, target: string): Record<string, Sentence[]> {
   return Object.fromEntries(metaTrainingCorpora(target, ctx.available).map((c) => [c, loadSplit(ctx.root, c, 'train')]));
@@ -52,10 +53,10 @@ function sourceData(ctx: RunContext, target: string): Record<string, Sentence[]>
 /** The mtl initialisation's directory, trained first if missing. */
 async function mtlDir(ctx: RunContext, target: string): Promise<string> {
   const name = initName('mtl', target, 0);
-  const dir = path.join(ctx.workDir, 'models', name);
+  const dir = path.join(ctx.initDir, 'models', name);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;
   const s = ctx.settings;
-  const checkpointDir = path.join(ctx.workDir, 'checkpoints', name);
+  const checkpointDir = path.join(ctx.initDir, 'checkpoints', name);
   let lastLog = 0;
   const model = await trainMtlInit(
     ctx.root,
@@ -86,10 +87,10 @@ async function mtlDir(ctx: RunContext, target: string): Promise<string> {
 /** A meta-trained initialisation's directory (from scratch, or from the mtl encoder), trained first if missing. */
 async function metaDir(ctx: RunContext, method: Method, target: string, metaK: number): Promise<string> {
   const name = initName(method, target, metaK);
-  const dir = path.join(ctx.workDir, 'models', name);
+  const dir = path.join(ctx.initDir, 'models', name);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;
   const s = ctx.settings;
-  const checkpointDir = path.join(ctx.workDir, 'checkpoints', name);
+  const checkpointDir = path.join(ctx.initDir, 'checkpoints', name);
   let start: MetaTrainStart | undefined;
   if (method === 'mtl+metabioner') start = { model: loadModel(await mtlDir(ctx, target)) };
   const logFile = logsHardness(method) ? hardnessLogFile(ctx, name) : undefined;

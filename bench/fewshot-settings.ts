@@ -31,8 +31,13 @@ export interface Settings {
   iterations: number;
   /** K of the meta-training tasks; 0 = the K being evaluated (one meta-training per K, as the paper does). */
   metaK: number;
-  /** Test sentences scored per corpus (0 = the whole test split): a fixed random subset, the same for every method. */
+  /** Sentences scored per corpus (0 = the whole split): a fixed random subset, the same for every method. */
   testLimit: number;
+  /**
+   * The split scored: `test` for the table, `devel` to choose the adaptation recipe (--adapt-lr, --adapt-epochs,
+   * --adapt-max-steps) without looking at the test splits.
+   */
+  evalSplit: 'test' | 'devel';
   seed: number;
   tasksPerIteration: number;
   innerSteps: number;
@@ -49,7 +54,7 @@ export interface Settings {
   extendKs: number[];
 }
 
-const COMMON = { ks: [5, 10, 20, 50, 100], seed: 1, tasksPerIteration: 4, innerLr: 0.01, outerLr: 1e-3, adaptEpochs: 30, adaptLr: 5e-3, extendKs: [5, 10] };
+const COMMON = { ks: [5, 10, 20, 50, 100], evalSplit: 'test' as const, seed: 1, tasksPerIteration: 4, innerLr: 0.01, outerLr: 1e-3, adaptEpochs: 30, adaptLr: 5e-3, extendKs: [5, 10] };
 
 /**
  * Wall times on a quiet 2-core machine (2 workers), estimated from docs/results/engine.md (2.55 meta-iterations/s at
@@ -71,6 +76,15 @@ export const MODES: Record<Mode, Settings> = {
   // training sentence until early stopping.
   full: { ...COMMON, mode: 'full', samples: 20, iterations: 10000, metaK: 0, testLimit: 0, innerSteps: 3, adaptMaxSteps: 300, mtlMaxTrainSentences: 0, mtlEpochs: 30, mtlPatience: 3 },
 };
+
+/** What the initialisations depend on: they are shared by runs that differ only in adaptation or scoring. */
+export function initKey(s: Settings): string {
+  const { iterations, metaK, seed, tasksPerIteration, innerSteps, innerLr, outerLr, mtlMaxTrainSentences, mtlEpochs, mtlPatience } = s;
+  return createHash('sha256')
+    .update(JSON.stringify({ iterations, metaK, seed, tasksPerIteration, innerSteps, innerLr, outerLr, mtlMaxTrainSentences, mtlEpochs, mtlPatience }))
+    .digest('hex')
+    .slice(0, 10);
+}
 
 /** What the table and its statistics depend on: everything but the K list and the sample count (units of their own). */
 export function runKey(s: Settings): string {
@@ -136,8 +150,14 @@ export interface Invocation {
   methods: Method[];
   targets: string[];
   workers: number;
-  /** Where the run's models, logs and scores live (default out/fewshot/<mode>-<key>). */
+  /** Where the run's scores live (default out/fewshot/<mode>-<key>). */
   workDir: string;
+  /**
+   * Where the initialisations (models, checkpoints, hardness logs) live: shared by every run with the same
+   * training settings, e.g. adaptation recipes compared on the devel splits (default out/fewshot/inits-<key>,
+   * or <work dir>/inits with --work-dir).
+   */
+  initDir: string;
   /** Where fewshot.{md,json} and the hardness figure go (default docs/results). */
   outDir: string;
   fresh: boolean;
@@ -157,13 +177,16 @@ export function parseInvocation(argv: string[]): Invocation {
       'meta-k': { type: 'string' },
       'test-limit': { type: 'string' },
       seed: { type: 'string' },
+      'eval-split': { type: 'string' },
       'adapt-lr': { type: 'string' },
+      'adapt-epochs': { type: 'string' },
       'adapt-max-steps': { type: 'string' },
       'mtl-max-train-sentences': { type: 'string' },
       'mtl-epochs': { type: 'string' },
       'extend-ks': { type: 'string' },
       workers: { type: 'string', default: '0' },
       'work-dir': { type: 'string' },
+      'init-dir': { type: 'string' },
       out: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
@@ -186,6 +209,11 @@ export function parseInvocation(argv: string[]): Invocation {
   s.testLimit = num(values['test-limit']) ?? s.testLimit;
   s.seed = num(values.seed) ?? s.seed;
   s.adaptLr = num(values['adapt-lr']) ?? s.adaptLr;
+  s.adaptEpochs = num(values['adapt-epochs']) ?? s.adaptEpochs;
+  if (values['eval-split'] !== undefined) {
+    if (values['eval-split'] !== 'test' && values['eval-split'] !== 'devel') throw new Error('--eval-split must be test or devel');
+    s.evalSplit = values['eval-split'];
+  }
   s.adaptMaxSteps = num(values['adapt-max-steps']) ?? s.adaptMaxSteps;
   s.mtlMaxTrainSentences = num(values['mtl-max-train-sentences']) ?? s.mtlMaxTrainSentences;
   s.mtlEpochs = num(values['mtl-epochs']) ?? s.mtlEpochs;
@@ -195,12 +223,14 @@ export function parseInvocation(argv: string[]): Invocation {
   const targets = values.targets ? values.targets.split(',') : Object.keys(DOMAINS);
   for (const t of targets) if (!DOMAINS[t]) throw new Error(`unknown target domain ${t}; domains: ${Object.keys(DOMAINS).join(', ')}`);
   const workers = num(values.workers) ?? 0;
+  const workDir = values['work-dir'] ? path.resolve(values['work-dir']) : path.join(packageRoot(), 'out', 'fewshot', `${s.mode}-${runKey(s)}`);
   return {
     settings: s,
     methods,
     targets,
     workers,
-    workDir: values['work-dir'] ? path.resolve(values['work-dir']) : path.join(packageRoot(), 'out', 'fewshot', `${s.mode}-${runKey(s)}`),
+    workDir,
+    initDir: values['init-dir'] ? path.resolve(values['init-dir']) : values['work-dir'] ? path.join(workDir, 'inits') : path.join(packageRoot(), 'out', 'fewshot', `inits-${initKey(s)}`),
     outDir: values.out ? path.resolve(values.out) : path.join(packageRoot(), 'docs', 'results'),
     fresh: values.fresh,
     reportOnly: values['report-only'],

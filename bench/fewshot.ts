@@ -10,12 +10,15 @@
  *   npm run bench:fewshot -- --mode full               # the paper's protocol
  *   npm run bench:fewshot -- --targets Species --methods mtl,scratch --ks 5 --samples 1 --out /tmp/fs
  *   npm run bench:fewshot -- --mode paper-lite --report-only   # the tables of what is done so far
+ *   npm run bench:fewshot -- --mode paper-lite --eval-split devel --methods mtl --adapt-lr 0.01 --out /tmp/recipe
+ *                                                      # an adaptation recipe scored on the devel splits
  *
  * Everything runs in this process on `--workers` threads (default every core): an initialisation trains on all of
  * them, then its (K, sample) units are adapted and scored on whichever thread is free. Each unit's scores are
- * appended to <work dir>/scores.jsonl when done, models and checkpoints live beside them: a killed run, started
- * again with the same settings, continues where it stopped. More --samples or other --ks add units to the same
- * run; other settings start another work directory.
+ * appended to <work dir>/scores.jsonl when done, and models, checkpoints and hardness logs are kept in the init
+ * directory: a killed run, started again with the same settings, continues where it stopped. More --samples or other
+ * --ks add units to the same run; other settings start another work directory, and reuse the initialisations when
+ * only the adaptation or scoring differs.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -73,7 +76,7 @@ async function runUnits(ctx: RunContext, store: ScoreStore, method: string, sour
 /** The source corpora's test subsets with the unified tagger's type names, for the old types of extend mode. */
 function retainedCorpora(ctx: RunContext, info: TargetInfo, knownTypes: readonly string[]): RetainedCorpus[] {
   return info.sources.map((c) => {
-    const { sentences, types } = loadEvaluationSplit(ctx.root, c, 'test');
+    const { sentences, types } = loadEvaluationSplit(ctx.root, c, ctx.settings.evalSplit);
     const map = UNIFIED_TYPE_MAPS[c] ?? {};
     return { corpus: c, test: testSubset(sentences, ctx.settings.testLimit, ctx.settings.seed).map((x) => mapSentenceTypes(x, map)), types: mappedTypes(types, map).filter((t) => knownTypes.includes(t)) };
   });
@@ -83,7 +86,7 @@ async function runTarget(ctx: RunContext, inv: Invocation, store: ScoreStore, in
   const s = ctx.settings;
   const adapt = { epochs: s.adaptEpochs, maxSteps: s.adaptMaxSteps, lr: s.adaptLr, batchSize: 10 };
   const targets: FewShotTarget[] = info.corpora.map((corpus) => {
-    const test = loadEvaluationSplit(ctx.root, corpus, 'test');
+    const test = loadEvaluationSplit(ctx.root, corpus, s.evalSplit);
     return { corpus, train: loadSplit(ctx.root, corpus, 'train'), test: testSubset(test.sentences, s.testLimit, s.seed), types: test.types };
   });
   const missing = (method: string, ks: number[]): boolean => targets.some((t) => ks.some((k) => Array.from({ length: s.samples }, (_, i) => i).some((i) => !store.has(method, k, t.corpus, i))));
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
       root,
       available,
       settings: inv.settings,
-      workDir: inv.workDir,
+      initDir: inv.initDir,
       workers: resolveWorkers(inv.workers),
       wordsFile,
       words: EmbeddingTable.load(wordsFile),

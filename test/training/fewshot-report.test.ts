@@ -35,8 +35,8 @@ test('bench:fewshot report: the JSON keeps the old format and adds paired interv
       const total = ents.reduce((a, e) => a + 1 + e, 0);
       return { iteration: it + 1, tasks: ents.map((e) => ({ corpus: 'BC2GM', domain: 'Gene', query: { sentences: 5, tokens: 100, entities: e, entityTokens: e }, labelLoss: 1 + e, criticLoss: 0, theta: (1 + e) / total, phi: (1 + e) / total })) };
     });
-    fs.mkdirSync(path.join(dir, 'hardness'));
-    fs.writeFileSync(path.join(dir, 'hardness', 'metabioner-Species-k5.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    fs.mkdirSync(path.join(dir, 'inits', 'hardness'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'inits', 'hardness', 'metabioner-Species-k5.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 
     const reread = new ScoreStore(file);
     assert.equal(reread.all().length, store.all().length);
