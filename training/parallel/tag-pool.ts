@@ -16,6 +16,8 @@ import { resolveWorkers, workerEntry } from './worker-entry';
 export interface TagWorkerData {
   modelDir: string;
   backend: BackendChoice;
+  /** Tag in this corpus' annotation convention (a unified model with conventions). */
+  convention?: string;
 }
 
 /** Main thread → tagging worker. */
@@ -94,15 +96,15 @@ export class TagPool {
    * Loads `modelDir` in `workers` worker threads (0 or undefined: every core; 1: in this thread), each with the
    * backend `backend` (default: the one this thread runs). Rejects if any worker cannot start.
    */
-  static async start(modelDir: string, workers?: number, backend?: BackendChoice): Promise<TagPool> {
+  static async start(modelDir: string, workers?: number, backend?: BackendChoice, convention?: string): Promise<TagPool> {
     const n = resolveWorkers(workers);
     const choice = backend ?? activeBackend()?.name ?? 'auto';
     readModelInfo(modelDir); // a missing or unreadable model is reported once, here, not by every worker
     if (n === 1) {
       await initBackend(choice);
-      return new TagPool(1, loadModel(modelDir), []);
+      return new TagPool(1, loadModel(modelDir, { convention }), []);
     }
-    const started = await Promise.allSettled(Array.from({ length: n }, () => spawn({ modelDir, backend: choice })));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => spawn({ modelDir, backend: choice, convention })));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.terminate() : undefined)));

@@ -22,11 +22,11 @@ function fault(): { kind: 'crash' | 'exit'; after: number } | undefined {
 }
 
 async function main(): Promise<void> {
-  const { modelDir, backend } = workerData as TagWorkerData;
+  const { modelDir, backend, convention } = workerData as TagWorkerData;
   let model;
   try {
     await initBackend(backend);
-    model = loadModel(modelDir);
+    model = loadModel(modelDir, { convention });
     model.predict([['Warm', 'up', '.']]); // the first call compiles the backend's kernels
   } catch (err) {
     post({ type: 'failed', message: (err as Error).message, name: (err as Error).name });

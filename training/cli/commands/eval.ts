@@ -4,10 +4,11 @@ import { entityCalibration } from '../../eval/calibration';
 import { evaluatePredictions } from '../../eval/evaluate-model';
 import { defaultModelDir } from '../../io/paths';
 import { readModelInfo } from '../../model/model-io';
+import { mappedTypes, mapSentenceTypes, UNIFIED_TYPE_MAPS } from '../../multitask/type-map';
 import { TagPool } from '../../parallel/tag-pool';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, startBackend, UsageError } from '../command';
-import { CORPUS_OPTIONS, corporaRootOption, corpusList, WORKER_OPTIONS, workersOption } from './shared';
+import { CORPUS_OPTIONS, MODEL_OPTIONS, corporaRootOption, corpusList, WORKER_OPTIONS, workersOption } from './shared';
 
 const SPLITS: CorpusSplit[] = ['train', 'devel', 'test'];
 
@@ -15,7 +16,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'Score a model on a corpus split with conlleval (exact type + start + end), counting only the types that corpus annotates.',
   options: {
-    model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
+    ...MODEL_OPTIONS,
     ...CORPUS_OPTIONS,
     split: { type: 'string', description: 'train, devel or test', default: 'test', valueName: 'S' },
     strict: { type: 'boolean', description: 'strict IOB2: an I- tag that continues no entity is not an entity start' },
@@ -34,13 +35,17 @@ export const evalCommand: Command = {
     const model = readModelInfo(dir);
     const results: Record<string, unknown> = {};
     const splits = names.map((name) => {
-      const { sentences, types } = loadEvaluationSplit(root, name, split);
+      const loaded = loadEvaluationSplit(root, name, split);
+      // A unified tagger tags the renamed types (JNLPBA's protein is a Gene): score the corpus under the same names.
+      const map = model.info.hyper.sharing === 'unified' ? (UNIFIED_TYPE_MAPS[name] ?? {}) : {};
+      const sentences = loaded.sentences.map((s) => mapSentenceTypes(s, map));
+      const types = mappedTypes(loaded.types, map);
       const known = types.filter((t) => model.types.includes(t));
       if (known.length === 0) throw new UsageError(`${name} annotates ${types.join(', ')}; the model tags ${model.types.join(', ')}`);
       return { name, sentences, known };
     });
     // A whole split is many batches: tag them on every worker.
-    const pool = await TagPool.start(dir, workers);
+    const pool = await TagPool.start(dir, workers, undefined, values.convention as string | undefined);
     try {
       for (const { name, sentences, known } of splits) {
         const predicted = await pool.predict(sentences.map((s) => s.tokens));

@@ -61,6 +61,12 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   workers: { type: 'string', description: 'threads computing gradients in parallel (0 = every core); a checkpoint may resume with another count', default: '0', valueName: 'N' },
 };
 
+/** Which model a tagging command uses: a directory, and the annotation convention of a unified model. */
+export const MODEL_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
+  convention: { type: 'string', description: "tag in this corpus' annotation convention (a unified model trained with --conventions; default: the generic one)", valueName: 'CORPUS' },
+};
+
 /** The --workers value resolved: 0 means every core. */
 export function workersOption(values: Record<string, unknown>): number {
   const n = intOption(values, 'workers');

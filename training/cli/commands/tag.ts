@@ -7,6 +7,7 @@ import { textEntities, TextEntity, textPieces } from '../../model/tag-text';
 import { TagPool } from '../../parallel/tag-pool';
 import { resolveWorkers } from '../../parallel/worker-entry';
 import { Command, intOption, numberOption, startBackend, UsageError } from '../command';
+import { MODEL_OPTIONS } from './shared';
 
 const FORMATS = ['table', 'json', 'tsv'];
 
@@ -65,7 +66,7 @@ export const tagCommand: Command = {
   summary: 'Find entities in text files, folders of .txt files (or - for standard input) and print them with character offsets, types and confidences.',
   positionals: 'FILE|FOLDER…',
   options: {
-    model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
+    ...MODEL_OPTIONS,
     format: { type: 'string', description: 'table, json or tsv', default: 'table', valueName: 'FMT' },
     'min-confidence': { type: 'string', description: 'hide entities below this confidence', default: '0', valueName: 'P' },
     workers: { type: 'string', description: 'worker threads tagging in parallel (0 = every core)', default: '0', valueName: 'N' },
@@ -82,6 +83,8 @@ export const tagCommand: Command = {
     }
     const minConfidence = numberOption(values, 'min-confidence') ?? 0;
     const dir = (values.model as string | undefined) ?? defaultModelDir();
+    const convention = values.convention as string | undefined;
+    const modelName = (name: string): string => (convention ? `${name} (${convention} convention)` : name);
     const inputs = expandInputs(positionals);
     // One file prints as it always did; several files, or a folder, name the file on every row.
     const several = positionals.length > 1 || inputs.length > 1 || inputs[0].name !== positionals[0];
@@ -92,15 +95,15 @@ export const tagCommand: Command = {
       await startBackend(values);
       const pieces = textPieces(r.text);
       // no more workers than batches of sentences: a short text is tagged in-process, without starting threads
-      const pool = await TagPool.start(dir, Math.max(1, Math.min(workers, Math.ceil(pieces.length / PREDICT_BATCH))));
+      const pool = await TagPool.start(dir, Math.max(1, Math.min(workers, Math.ceil(pieces.length / PREDICT_BATCH))), undefined, convention);
       try {
         const { info, types } = readModelInfo(dir);
         const predictions = await pool.predict(pieces.map((p) => p.tokens.map((t) => t.text)));
         const entities = textEntities(r.text, pieces, predictions).filter((e) => e.confidence >= minConfidence);
-        if (format === 'json') process.stdout.write(JSON.stringify({ model: info.name, entities }, null, 1) + '\n');
+        if (format === 'json') process.stdout.write(JSON.stringify({ model: modelName(info.name), entities }, null, 1) + '\n');
         else if (format === 'tsv') for (const e of entities) process.stdout.write(`${e.start}\t${e.end}\t${e.type}\t${e.confidence.toFixed(4)}\t${e.text}\n`);
         else {
-          process.stdout.write(`${entities.length} entities (${info.name}; types ${types.join(', ')})\n`);
+          process.stdout.write(`${entities.length} entities (${modelName(info.name)}; types ${types.join(', ')})\n`);
           if (entities.length) process.stdout.write(formatTable(entities) + '\n');
         }
       } finally {
@@ -115,7 +118,7 @@ export const tagCommand: Command = {
       throw err;
     });
     await startBackend(values);
-    const pool = await TagPool.start(dir, workers);
+    const pool = await TagPool.start(dir, workers, undefined, convention);
     const { info, types } = readModelInfo(dir);
     let code = 0;
     let records = 0;
@@ -123,7 +126,7 @@ export const tagCommand: Command = {
       if (format === 'json') process.stdout.write(`${records++ ? ',\n' : ''}${JSON.stringify({ file: name, entities }, null, 1)}`);
       else if (format === 'tsv') for (const e of entities) process.stdout.write(`${name}\t${e.start}\t${e.end}\t${e.type}\t${e.confidence.toFixed(4)}\t${e.text}\n`);
       else {
-        process.stdout.write(`${records++ ? '\n' : ''}${name}: ${entities.length} entities (${info.name}; types ${types.join(', ')})\n`);
+        process.stdout.write(`${records++ ? '\n' : ''}${name}: ${entities.length} entities (${modelName(info.name)}; types ${types.join(', ')})\n`);
         if (entities.length) process.stdout.write(formatTable(entities) + '\n');
       }
     };

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+
+const root = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-conventions-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs the built CLI (npm test builds dist/ first) with the wasm backend and a private cache. */
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'metabioner.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, METABIONER_BACKEND: 'wasm', METABIONER_CACHE: path.join(tmp, 'cache') },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('conventions from the command line: a unified model continued with --init-from --conventions, scored and used in a corpus convention', () => {
+  const corpora = ['--corpus', 'NCBI-disease,JNLPBA', '--corpora-root', fixtures, '--sharing', 'unified', '--hidden', '8', '--max-train-sentences', '40'];
+  const generic = path.join(tmp, 'generic');
+  assert.equal(cli('mtl-train', ...corpora, '--epochs', '1', '--no-test', '--out', generic).code, 0);
+  const withConventions = path.join(tmp, 'conventions');
+  const r = cli('mtl-train', ...corpora, '--epochs', '1', '--init-from', generic, '--conventions', '0.5', '--out', withConventions);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /JNLPBA test: P [\d.]+ R [\d.]+ F1 [\d.]+ \(merged [\d.]+\); in its convention P [\d.]+ R [\d.]+ F1 [\d.]+/);
+  const manifest = JSON.parse(fs.readFileSync(path.join(withConventions, 'manifest.json'), 'utf8'));
+  assert.deepEqual(manifest.info.conventions, ['NCBI-disease', 'JNLPBA']);
+  assert.ok(manifest.weights.some((w: { name: string }) => w.name === 'dec.@JNLPBA.out.W'));
+
+  // eval scores JNLPBA under the unified names (protein → Gene, cell_type → Cell), in either convention.
+  const scores = (convention?: string) => {
+    const e = cli('eval', '--model', withConventions, '--corpus', 'JNLPBA', '--corpora-root', fixtures, '--split', 'devel', '--json', '--workers', '1', ...(convention ? ['--convention', convention] : []));
+    assert.equal(e.code, 0, e.stderr);
+    return JSON.parse(e.stdout).JNLPBA as { f1: number; perType: Record<string, unknown> };
+  };
+  const own = scores('JNLPBA');
+  assert.ok(own.f1 >= 0 && own.f1 <= 1);
+  assert.ok(typeof scores().f1 === 'number');
+  const t = cli('tag', '--model', withConventions, '--convention', 'NCBI-disease', '--format', 'json', 'docs/sample-abstract.txt');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(JSON.parse(t.stdout).model, /NCBI-disease convention/);
+  const bad = cli('tag', '--model', withConventions, '--convention', 'S800', 'docs/sample-abstract.txt');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /no convention "S800" \(it has NCBI-disease, JNLPBA\)/);
+});
