@@ -12,10 +12,21 @@ export interface StandoffEntity {
   text: string;
 }
 
+/** The longest label (entity type name): it becomes a brat type, a CoNLL tag and a tag of adapted models. */
+export const MAX_LABEL = 64;
+
+export const LABEL_RULE = `letters, digits and _ . / + - only, starting with a letter or digit, at most ${MAX_LABEL} characters, not "O" nor a reserved name such as "constructor"`;
+
+/** Whether a label is usable as a brat type, a CoNLL tag and a key of the server's and extension's tables. */
+export function isUsableLabel(type: unknown): type is string {
+  return typeof type === 'string' && type.length <= MAX_LABEL && /^[A-Za-z0-9][\w./+-]*$/.test(type) && type !== 'O' && !(type in Object.prototype) && type !== 'prototype';
+}
+
 /** Labels must be usable as brat types and CoNLL tags. */
 export function checkLabel(type: unknown): string {
-  if (typeof type !== 'string' || !/^[A-Za-z0-9][\w./+-]*$/.test(type) || type === 'O') {
-    throw new Error(`"${String(type)}" is not a usable label: letters, digits and _ . / + - only, no spaces, not "O".`);
+  if (!isUsableLabel(type)) {
+    const shown = String(type);
+    throw new Error(`"${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}" is not a usable label: ${LABEL_RULE}.`);
   }
   return type;
 }
@@ -131,10 +142,21 @@ export class StandoffFile {
     return id;
   }
 
+  /**
+   * Removes the text-bound annotation `id` (a `T` line). Relations, events, attributes and notes are never
+   * removed: one that refers to the label keeps it, and the user is told which (brat would reject a file
+   * whose lines refer to a missing id).
+   */
   remove(id: string): void {
-    const kept = this.lines.filter((l) => !l.startsWith(`${id}\t`));
-    if (kept.length === this.lines.length) throw new Error(`There is no label ${id} in ${path.basename(this.file)}.`);
-    this.write(kept);
+    const at = this.lines.findIndex((l) => T_LINE.exec(l)?.[1] === id);
+    if (at < 0) throw new Error(`There is no label ${id.length > 40 ? `${id.slice(0, 40)}…` : id} in ${path.basename(this.file)}.`);
+    const refersTo = new RegExp(`[\\s:]${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9])`);
+    const users = this.lines.filter((l, i) => i !== at && !T_LINE.test(l) && refersTo.test(` ${l.split('\t')[1] ?? ''}`));
+    if (users.length) {
+      const ids = users.map((l) => l.split('\t')[0]);
+      throw new Error(`${id} is referred to by ${ids.join(', ')} in ${path.basename(this.file)} (relations, events or notes): remove ${ids.length > 1 ? 'those' : 'that'} first.`);
+    }
+    this.write(this.lines.filter((_, i) => i !== at));
   }
 
   private write(lines: string[]): void {
@@ -160,23 +182,29 @@ export interface Rejection {
 
 /** Rejected predictions per document, kept in the server's storage (they are a view preference, not labels). */
 export class RejectionStore {
-  private byDoc: Record<string, Rejection[]> = {};
+  /** Keyed by document URI: a Map, so that no URI (`__proto__`) reaches an object's prototype. */
+  private readonly byDoc = new Map<string, Rejection[]>();
 
   constructor(private readonly file: string) {
     try {
-      this.byDoc = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Rejection[]>;
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+      if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+        for (const [doc, list] of Object.entries(saved)) if (Array.isArray(list)) this.byDoc.set(doc, list as Rejection[]);
+      }
     } catch {
-      this.byDoc = {};
+      // none saved yet, or unreadable: start empty
     }
   }
 
   has(doc: string, r: Rejection): boolean {
-    return (this.byDoc[doc] ?? []).some((x) => x.type === r.type && x.text === r.text && x.sentence === r.sentence);
+    return (this.byDoc.get(doc) ?? []).some((x) => x.type === r.type && x.text === r.text && x.sentence === r.sentence);
   }
 
   add(doc: string, r: Rejection): void {
     if (this.has(doc, r)) return;
-    (this.byDoc[doc] ??= []).push(r);
-    writeFileAtomic(this.file, JSON.stringify(this.byDoc) + '\n');
+    const list = this.byDoc.get(doc) ?? [];
+    list.push(r);
+    this.byDoc.set(doc, list);
+    writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.byDoc)) + '\n');
   }
 }

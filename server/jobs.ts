@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../training/io/atomic';
 import type { JobInfo, JobMetrics, JobParams, Settings } from './protocol';
 import { jobCheckpointDir, jobKind } from './worker/job-kinds';
-import type { JobOutput } from './worker/messages';
+import type { JobFault, JobOutput } from './worker/messages';
 import { WorkerRun } from './worker/spawn';
 
 const JOB_FILE = 'job.json';
@@ -14,6 +14,13 @@ export type JobSettings = Pick<Settings, 'backend' | 'workers'>;
 export interface JobEvents {
   onState(job: JobInfo): void;
   onMetrics(id: string, metrics: JobMetrics): void;
+  /** Something the user should know that did not stop the job (its state could not be saved). */
+  onWarning(message: string): void;
+}
+
+export interface JobManagerOptions {
+  /** Test hook, handed to each job's worker as worker data: the worker crashes after this many metrics. */
+  fault?: JobFault;
 }
 
 /**
@@ -30,6 +37,7 @@ export class JobManager {
   constructor(
     storageDir: string,
     private readonly events: JobEvents,
+    private readonly options: JobManagerOptions = {},
   ) {
     this.root = path.join(storageDir, 'jobs');
     fs.mkdirSync(this.root, { recursive: true });
@@ -58,10 +66,19 @@ export class JobManager {
     return job;
   }
 
+  /**
+   * Changes a job's state, saves it to its job.json and tells the client. A save that fails (disk full, the
+   * folder gone) leaves the previous job.json as it was (the write is atomic) and is reported as a warning:
+   * the job itself goes on, and its state in memory and in the client stays right.
+   */
   private update(job: JobInfo, change: Partial<JobInfo>): void {
     Object.assign(job, change);
     job.resumable = fs.existsSync(path.join(jobCheckpointDir(this.dirOf(job.id)), 'checkpoint.json'));
-    writeFileAtomic(path.join(this.dirOf(job.id), JOB_FILE), JSON.stringify(job, null, 1) + '\n');
+    try {
+      writeFileAtomic(path.join(this.dirOf(job.id), JOB_FILE), JSON.stringify(job, null, 1) + '\n');
+    } catch (err) {
+      this.events.onWarning(`The state of training job ${job.id} (${job.state}) could not be saved to its ${JOB_FILE}: ${err instanceof Error ? err.message : String(err)}. After a restart the job may be listed in an older state.`);
+    }
     this.events.onState({ ...job });
   }
 
@@ -88,7 +105,7 @@ export class JobManager {
   }
 
   private launch(job: JobInfo, wordsFrom: string, settings: JobSettings): void {
-    const task = { kind: 'job' as const, params: job.params, wordsFrom, jobDir: this.dirOf(job.id), backend: settings.backend, workers: settings.workers };
+    const task = { kind: 'job' as const, params: job.params, wordsFrom, jobDir: this.dirOf(job.id), backend: settings.backend, workers: settings.workers, fault: this.options.fault };
     const run = new WorkerRun<JobOutput>(`${job.kind} training`, task, {
       onMetrics: (metrics) => {
         job.metrics = metrics;
@@ -97,10 +114,14 @@ export class JobManager {
     });
     this.runs.set(job.id, run);
     this.update(job, { state: 'running', error: undefined });
-    run.result.then(
-      (out) => this.update(job, out.cancelled ? { state: 'stopped' } : { state: 'finished', modelPath: out.modelPath }),
-      (err: Error) => this.update(job, { state: 'failed', error: err.message }),
-    ).finally(() => this.runs.delete(job.id));
+    run.result
+      .then(
+        (out) => this.update(job, out.cancelled ? { state: 'stopped' } : { state: 'finished', modelPath: out.modelPath }),
+        (err: Error) => this.update(job, { state: 'failed', error: err.message }),
+      )
+      // Whatever the handlers above throw is reported, never left as an unhandled rejection (Node ends the process on those).
+      .catch((err: unknown) => this.events.onWarning(`Training job ${job.id} ended, but its end could not be recorded: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => this.runs.delete(job.id));
   }
 
   /** Stops a running job at its next step (after a checkpoint); resolves when its worker has ended. */

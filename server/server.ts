@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -6,12 +7,15 @@ import {
   Diagnostic,
   DidChangeConfigurationNotification,
   DiagnosticSeverity,
+  ErrorCodes,
   Hover,
   InitializeResult,
   LSPErrorCodes,
   MarkupKind,
+  MessageType,
   Range,
   ResponseError,
+  ShowMessageNotification,
   TextDocumentSyncKind,
   TextDocuments,
   TextEdit,
@@ -25,6 +29,7 @@ import { processMemory } from '../training/engine/memory';
 import { EmbeddingTable } from '../training/embeddings/store';
 import { cacheDir } from '../training/io/paths';
 import { checkLabel, RejectionStore, StandoffFile } from './annotations';
+import { initializationOptions, InvalidParamsError, Method, oneLine, parseParams, ParamsOf, SCHEMAS } from './contract';
 import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
 import { IdleCollector } from './idle';
 import { JobManager } from './jobs';
@@ -37,6 +42,8 @@ import { CancelledError, WorkerRun } from './worker/spawn';
 
 /** Documents with more sentences than this get their visible sentences tagged and published first. */
 const VISIBLE_FIRST_SENTENCES = 100;
+/** Documents the client described before opening them (visible ranges) are remembered up to this many. */
+const MAX_UNOPENED_STATES = 1024;
 /** Assumed visible part of a document the client has not described: its first lines. */
 const DEFAULT_VISIBLE: Range = { start: { line: 0, character: 0 }, end: { line: 50, character: 0 } };
 /** A visible range is tagged first up to this many characters, about a 50-line, 80-column screen (long wrapped lines make lines a poor measure). */
@@ -63,26 +70,30 @@ interface Found {
 }
 
 /** An error the user should read as it is (becomes the LSP error message). */
-const fail = (message: string): never => {
-  throw new ResponseError(LSPErrorCodes.RequestFailed, message);
-};
-
-function asResponseError(err: unknown): ResponseError<void> {
-  if (err instanceof ResponseError) return err;
-  if (err instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, err.message);
-  return new ResponseError(LSPErrorCodes.RequestFailed, err instanceof Error ? err.message : String(err));
+function fail(message: string): never {
+  throw new ResponseError(LSPErrorCodes.RequestFailed, oneLine(message));
 }
 
-/** Request handlers answer errors with their message, never crash the server. */
-function guarded<A extends unknown[], R>(f: (...args: A) => Promise<R> | R): (...args: A) => Promise<R> {
-  return async (...args: A) => {
-    try {
-      return await f(...args);
-    } catch (err) {
-      throw asResponseError(err);
-    }
-  };
+/** Errors of the JavaScript engine itself: a bug of the server, whose text means nothing to the user. */
+const isBug = (err: unknown): boolean => err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError;
+
+/**
+ * The answer to a request that failed: one line, at most MAX_MESSAGE characters. Invalid parameters are
+ * `InvalidParams`; a bug is `InternalError` without its engine text (that goes to the log, with the stack).
+ */
+function asResponseError(method: string, err: unknown, log: (message: string) => void): ResponseError<void> {
+  if (err instanceof ResponseError) return new ResponseError(err.code, oneLine(err.message));
+  if (err instanceof InvalidParamsError) return new ResponseError(ErrorCodes.InvalidParams, err.message);
+  if (err instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, oneLine(err.message));
+  if (isBug(err)) {
+    log(`MetaBioNER: internal error in ${method}: ${(err as Error).stack ?? String(err)}`);
+    return new ResponseError(ErrorCodes.InternalError, `internal error in ${method} (a bug of the MetaBioNER server; details in its log)`);
+  }
+  return new ResponseError(LSPErrorCodes.RequestFailed, oneLine(err instanceof Error ? err.message : String(err)));
 }
+
+/** Where the server is in the LSP lifecycle: requests are answered only between initialize and shutdown. */
+type Phase = 'new' | 'running' | 'shutdown';
 
 /**
  * The language server: one object owning the connection, the open documents, the active model, the
@@ -112,34 +123,88 @@ export class MetaBioNerServer {
   private status: P.ServerStatus = { state: 'loading' };
   private readonly ready: Promise<void>;
   private markReady!: () => void;
+  private phase: Phase = 'new';
+  private started = false;
+  /** The workspace folders of the initialize request, and whether the client can be asked for the current ones. */
+  private workspaceFolders: string[] = [];
+  private askWorkspaceFolders = false;
 
   constructor(private readonly connection: Connection) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     let registerConfiguration = false;
     connection.onInitialize((params) => {
-      registerConfiguration = !!params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration;
-      return this.initialize(params.initializationOptions as P.InitializationOptions | undefined, !!params.capabilities.workspace?.configuration);
+      if (this.phase !== 'new') throw new ResponseError(ErrorCodes.InvalidRequest, 'initialize was already received');
+      registerConfiguration = !!params.capabilities?.workspace?.didChangeConfiguration?.dynamicRegistration;
+      this.askWorkspaceFolders = !!params.capabilities?.workspace?.workspaceFolders;
+      const folders = [...(params.workspaceFolders ?? []).map((f) => f?.uri), params.rootUri];
+      this.workspaceFolders = folders.flatMap((u) => (typeof u === 'string' && u.startsWith('file:') ? [fileURLToPath(u)] : []));
+      let options: P.InitializationOptions;
+      try {
+        options = initializationOptions(params.initializationOptions);
+      } catch (err) {
+        throw new ResponseError(ErrorCodes.InvalidParams, (err as Error).message);
+      }
+      const result = this.initialize(options, !!params.capabilities?.workspace?.configuration);
+      this.phase = 'running';
+      return result;
     });
     connection.onInitialized(() => {
+      if (this.phase !== 'running' || this.started) return;
+      this.started = true;
       // As lsp-sample does: ask for configuration-change notifications, then pull the settings when told.
       if (registerConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'metabioner' });
       void this.start();
     });
-    connection.onDidChangeConfiguration(() => void this.configurationChanged());
+    connection.onDidChangeConfiguration(() => {
+      if (this.phase === 'running' && this.started) void this.configurationChanged();
+    });
     connection.onShutdown(async () => {
+      this.phase = 'shutdown';
       this.idle.dispose();
-      this.jobs?.dispose();
+      await this.jobs?.dispose();
       await this.tagger.close();
     });
     this.documents.onDidChangeContent((e) => this.schedule(e.document.uri));
     this.documents.onDidClose((e) => this.close(e.document.uri));
-    this.documents.listen(connection);
+    this.documents.listen(this.checkedDocumentSync());
     this.registerHandlers();
   }
 
-  private initialize(options: P.InitializationOptions | undefined, pull: boolean): InitializeResult {
-    if (options?.storageDir) this.storageDir = path.resolve(options.storageDir);
-    this.settings = new SettingsSource(this.connection, pull, options?.settings);
+  /**
+   * The connection as TextDocuments sees it: open/change/close notifications reach it only while the server
+   * runs and only when they match their schema (a version that is not an int32, a change that is not text, a
+   * missing URI are dropped with a line in the log), so that every document it holds has a usable version.
+   */
+  private checkedDocumentSync(): Connection {
+    const c = this.connection;
+    const checked =
+      <M extends Method>(method: M, register: (h: (p: ParamsOf<M>) => void) => unknown) =>
+      (handler: (p: ParamsOf<M>) => void) =>
+        register((raw: unknown) => {
+          if (this.phase !== 'running') return;
+          let params: ParamsOf<M>;
+          try {
+            params = parseParams(method, raw);
+          } catch (err) {
+            c.console.warn(`MetaBioNER: ignored ${(err as Error).message}`);
+            return;
+          }
+          handler(params);
+        });
+    const sync = {
+      onDidOpenTextDocument: checked('textDocument/didOpen', (h) => c.onDidOpenTextDocument(h as never)),
+      onDidChangeTextDocument: checked('textDocument/didChange', (h) => c.onDidChangeTextDocument(h as never)),
+      onDidCloseTextDocument: checked('textDocument/didClose', (h) => c.onDidCloseTextDocument(h as never)),
+      onWillSaveTextDocument: c.onWillSaveTextDocument.bind(c),
+      onWillSaveTextDocumentWaitUntil: c.onWillSaveTextDocumentWaitUntil.bind(c),
+      onDidSaveTextDocument: c.onDidSaveTextDocument.bind(c),
+    };
+    return sync as unknown as Connection;
+  }
+
+  private initialize(options: P.InitializationOptions, pull: boolean): InitializeResult {
+    if (options.storageDir) this.storageDir = path.resolve(options.storageDir);
+    this.settings = new SettingsSource(this.connection, pull, options.settings);
     this.models = new ModelHost(this.storageDir);
     this.rejections = new RejectionStore(path.join(this.storageDir, 'rejections.json'));
     this.jobs = new JobManager(this.storageDir, {
@@ -148,11 +213,20 @@ export class MetaBioNerServer {
         void this.connection.sendNotification(P.JobStateNotification.type, job);
       },
       onMetrics: (id, metrics) => void this.connection.sendNotification(P.JobMetricsNotification.type, { id, metrics }),
+      onWarning: (message) => {
+        this.connection.console.warn(`MetaBioNER: ${message}`);
+        this.showMessage(MessageType.Warning, message);
+      },
     });
     return {
       capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
       serverInfo: { name: 'MetaBioNER' },
     };
+  }
+
+  /** A message box in the editor: a notification (window/showMessage), so that a client that cannot show one is no failure. */
+  private showMessage(type: MessageType, message: string): void {
+    void this.connection.sendNotification(ShowMessageNotification.type, { type, message: `MetaBioNER: ${oneLine(message, 1000)}` });
   }
 
   private setStatus(status: P.ServerStatus): void {
@@ -189,7 +263,7 @@ export class MetaBioNerServer {
       try {
         this.models.activate(path.resolve(after.modelPath));
       } catch (err) {
-        this.connection.window.showErrorMessage(`MetaBioNER: ${(err as Error).message}`);
+        this.showMessage(MessageType.Error, (err as Error).message);
       }
       this.setStatus(this.currentStatus());
     }
@@ -298,6 +372,8 @@ export class MetaBioNerServer {
 
   private schedule(uri: string, delay?: number): void {
     const s = this.state(uri);
+    // A client that numbered a change lower than one published (it may restart its count) is published again.
+    if ((this.documents.get(uri)?.version ?? Infinity) < s.published) s.published = -1;
     if (s.timer) clearTimeout(s.timer);
     void this.settings.get().then((settings) => {
       if (s.timer) clearTimeout(s.timer);
@@ -541,7 +617,7 @@ export class MetaBioNerServer {
   private async hardness(params: P.HardnessParams, token: CancellationToken, progress: WorkDoneProgressReporter): Promise<P.HardnessResult> {
     await this.ready;
     const settings = await this.settings.get();
-    const root = params.corporaRoot ?? (settings.corporaRoot || defaultCorporaRoot());
+    const root = params.corporaRoot ? await this.confined(params.corporaRoot, 'The corpora folder') : settings.corporaRoot || defaultCorporaRoot();
     progress.begin('MetaBioNER: task hardness', 0, undefined, true);
     const run = new WorkerRun<P.HardnessResult>('hardness', { kind: 'hardness', modelDir: this.models.activeDir, corporaRoot: root, params, backend: settings.backend }, {
       onProgress: (message, percentage) => progress.report(percentage ?? 0, message),
@@ -570,56 +646,114 @@ export class MetaBioNerServer {
 
   // -------------------------------------------------------------------------------------------------------
 
+  /**
+   * Registers a request handler behind the boundary: answered only while the server runs (before initialize:
+   * ServerNotInitialized; after shutdown: InvalidRequest), its parameters checked against the message's schema
+   * (InvalidParams, one line), and any failure answered as one line (asResponseError), never a crash.
+   */
+  private request<R>(method: string, handler: (params: never, token: CancellationToken) => Promise<R> | R): void {
+    this.connection.onRequest(method, async (raw: unknown, token: CancellationToken) => {
+      if (this.phase === 'new') throw new ResponseError(ErrorCodes.ServerNotInitialized, `${method}: the server is not initialized yet (send initialize first)`);
+      if (this.phase === 'shutdown') throw new ResponseError(ErrorCodes.InvalidRequest, `${method}: the server is shutting down and answers no more requests`);
+      try {
+        const params = method in SCHEMAS ? parseParams(method as Method, raw) : undefined;
+        return await handler(params as never, token);
+      } catch (err) {
+        throw asResponseError(method, err, (m) => this.connection.console.error(m));
+      }
+    });
+  }
+
+  /** A notification handler behind the boundary: dropped unless the server runs, dropped with a log line when invalid. */
+  private notification<M extends Method>(method: M, handler: (params: ParamsOf<M>) => void): void {
+    this.connection.onNotification(method, (raw: unknown) => {
+      if (this.phase !== 'running') return;
+      try {
+        handler(parseParams(method, raw));
+      } catch (err) {
+        this.connection.console.warn(`MetaBioNER: ignored ${method}: ${oneLine(err instanceof Error ? err.message : String(err))}`);
+      }
+    });
+  }
+
+  /**
+   * A folder a request names to read corpora from, resolved and confined to where the user keeps them: the
+   * workspace folders, the server's storage folder, the `corporaRoot` setting and the default corpora folder.
+   */
+  private async confined(dir: string, what: string): Promise<string> {
+    const settings = await this.settings.get();
+    let folders = this.workspaceFolders;
+    if (this.askWorkspaceFolders) {
+      const current = await this.connection.workspace.getWorkspaceFolders().catch(() => null);
+      if (current) folders = current.flatMap((f) => (f.uri.startsWith('file:') ? [fileURLToPath(f.uri)] : []));
+    }
+    const real = (p: string) => {
+      try {
+        return fs.realpathSync.native(path.resolve(p));
+      } catch {
+        return path.resolve(p);
+      }
+    };
+    const roots = [...folders, this.storageDir, settings.corporaRoot, defaultCorporaRoot()].filter((r) => r).map(real);
+    const target = real(dir);
+    const inside = (root: string) => target === root || target.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+    if (!roots.some(inside)) {
+      fail(`${what} ${dir.length > 120 ? `${dir.slice(0, 120)}…` : dir} is outside the workspace folders, the corpora folder of the settings and MetaBioNER's storage: it is not read.`);
+    }
+    return target;
+  }
+
   private registerHandlers(): void {
     const c = this.connection;
-    c.onRequest(P.StatusRequest.type, () => (this.status.state === 'loading' ? this.status : this.currentStatus()));
-    c.onRequest(P.MemoryRequest.type, () => this.memory());
-    c.onRequest(
-      P.EntitiesRequest.type,
-      guarded(async (p: P.EntitiesParams) => (await this.entities(this.document(p.textDocument.uri), p.range))!),
-    );
-    c.onNotification(P.VisibleRangesNotification.type, (p) => {
-      this.state(p.textDocument.uri).visible = p.ranges;
+    this.request(P.StatusRequest.method, () => (this.status.state === 'loading' ? this.status : this.currentStatus()));
+    this.request(P.MemoryRequest.method, () => this.memory());
+    this.request(P.EntitiesRequest.method, async (p: P.EntitiesParams) => (await this.entities(this.document(p.textDocument.uri), p.range))!);
+    this.notification(P.VisibleRangesNotification.method, (p) => {
+      // Kept for a document about to open too (a client may send its visible ranges first), within a bound.
+      if (this.documents.get(p.textDocument.uri) || this.states.has(p.textDocument.uri) || this.states.size < MAX_UNOPENED_STATES) {
+        this.state(p.textDocument.uri).visible = p.ranges;
+      }
     });
-    c.onHover(guarded((p) => this.hover(p.textDocument.uri, p.position)));
-    c.onRequest(P.AddAnnotationRequest.type, guarded((p: P.AddAnnotationParams) => this.addLabel(p.textDocument.uri, p.range, p.type)));
-    c.onRequest(P.RemoveAnnotationRequest.type, guarded((p: P.RemoveAnnotationParams) => this.removeLabel(p.textDocument.uri, p.id)));
-    c.onRequest(P.AcceptPredictionRequest.type, guarded((p: P.PredictionParams) => this.accept(p.textDocument.uri, p.range)));
-    c.onRequest(P.RejectPredictionRequest.type, guarded((p: P.PredictionParams) => this.reject(p.textDocument.uri, p.range)));
-    c.onRequest(P.AdaptRequest.type, guarded((p: P.AdaptParams, token: CancellationToken) => this.adapt(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
-    c.onRequest(P.HardnessRequest.type, guarded((p: P.HardnessParams, token: CancellationToken) => this.hardness(p, token, c.window.attachWorkDoneProgress(p.workDoneToken))));
-    c.onRequest(P.CorporaRequest.type, guarded(async (p: P.CorporaParams) => {
+    this.request('textDocument/hover', (p: ParamsOf<'textDocument/hover'>) => this.hover(p.textDocument.uri, p.position));
+    this.request(P.AddAnnotationRequest.method, (p: P.AddAnnotationParams) => this.addLabel(p.textDocument.uri, p.range, p.type));
+    this.request(P.RemoveAnnotationRequest.method, (p: P.RemoveAnnotationParams) => this.removeLabel(p.textDocument.uri, p.id));
+    this.request(P.AcceptPredictionRequest.method, (p: P.PredictionParams) => this.accept(p.textDocument.uri, p.range));
+    this.request(P.RejectPredictionRequest.method, (p: P.PredictionParams) => this.reject(p.textDocument.uri, p.range));
+    this.request(P.AdaptRequest.method, (p: P.AdaptParams, token: CancellationToken) => this.adapt(p, token, c.window.attachWorkDoneProgress(p.workDoneToken)));
+    this.request(P.HardnessRequest.method, (p: P.HardnessParams, token: CancellationToken) => this.hardness(p, token, c.window.attachWorkDoneProgress(p.workDoneToken)));
+    this.request(P.CorporaRequest.method, async (p: P.CorporaParams) => {
       const settings = await this.settings.get();
-      const root = path.resolve(p.corporaRoot || settings.corporaRoot || defaultCorporaRoot());
+      const root = p.corporaRoot ? await this.confined(p.corporaRoot, 'The corpora folder') : path.resolve(settings.corporaRoot || defaultCorporaRoot());
       return { root, corpora: listCorpora(root) };
-    }));
-    c.onRequest(P.ModelsRequest.type, guarded(async () => {
+    });
+    this.request(P.ModelsRequest.method, async () => {
       await this.ready;
       return { active: this.models.summary() ?? fail(this.models.loadError ?? 'no model loaded'), history: this.models.list() };
-    }));
-    c.onRequest(P.UndoModelRequest.type, guarded(async () => {
+    });
+    this.request(P.UndoModelRequest.method, async () => {
       await this.ready;
       const model = this.models.undo();
       this.modelChanged();
       return model;
-    }));
-    c.onRequest(P.UseModelRequest.type, guarded(async (p: P.UseModelParams) => {
+    });
+    this.request(P.UseModelRequest.method, async (p: P.UseModelParams) => {
       await this.ready;
       const model = this.models.activate(path.resolve(p.path));
       this.modelChanged();
       return model;
-    }));
-    c.onRequest(P.StartJobRequest.type, guarded(async (p: P.JobParams) => {
+    });
+    this.request(P.StartJobRequest.method, async (p: P.JobParams) => {
       await this.ready;
       const settings = await this.settings.get();
-      return this.jobs.start(p, settings.corporaRoot || defaultCorporaRoot(), this.models.activeDir, settings);
-    }));
-    c.onRequest(P.StopJobRequest.type, guarded((p: P.JobIdParams) => this.jobs.stop(p.id)));
-    c.onRequest(P.ResumeJobRequest.type, guarded(async (p: P.JobIdParams) => {
+      const corporaRoot = p.corporaRoot ? await this.confined(p.corporaRoot, 'The corpora folder') : settings.corporaRoot || defaultCorporaRoot();
+      return this.jobs.start({ ...p, corporaRoot }, corporaRoot, this.models.activeDir, settings);
+    });
+    this.request(P.StopJobRequest.method, (p: P.JobIdParams) => this.jobs.stop(p.id));
+    this.request(P.ResumeJobRequest.method, async (p: P.JobIdParams) => {
       await this.ready;
       const settings = await this.settings.get();
       return this.jobs.resume(p.id, this.models.activeDir, settings);
-    }));
-    c.onRequest(P.ListJobsRequest.type, () => this.jobs.list());
+    });
+    this.request(P.ListJobsRequest.method, () => this.jobs.list());
   }
 }

@@ -91,7 +91,7 @@ const supervised: JobKindSpec<SupervisedJobParams> = {
 const meta: JobKindSpec<MetaJobParams> = {
   validate(p) {
     if (!META_METHODS.includes(p.method)) throw new Error(`unknown meta-learning method "${p.method}"; one of ${META_METHODS.join(', ')}`);
-    if (!DOMAINS[p.target]) throw new Error(`unknown target domain "${p.target}"; one of ${Object.keys(DOMAINS).join(', ')}`);
+    if (!Object.hasOwn(DOMAINS, p.target)) throw new Error(`unknown target domain "${p.target}"; one of ${Object.keys(DOMAINS).join(', ')}`);
     validateWorkers(p);
   },
   async run(p, ctx) {

@@ -33,6 +33,13 @@ export interface JobTask {
   jobDir: string;
   /** The `workers` setting (0 = every core), for a job whose parameters give no worker count. */
   workers: number;
+  /** Test hook (set only by tests that build a JobManager themselves): crash the worker on purpose. */
+  fault?: JobFault;
+}
+
+/** A fault a test injects into a job's worker: an uncaught error after `crashAfterMetrics` metrics. */
+export interface JobFault {
+  crashAfterMetrics: number;
 }
 
 export type WorkerTask = (AdaptTask | HardnessTask | JobTask) & { backend: Settings['backend'] };

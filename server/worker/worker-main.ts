@@ -22,12 +22,6 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'stop') controller.abort();
 });
 
-/** Test hook: METABIONER_FAULT=crash-job-after:N makes a job's worker crash (uncaught error) after N metrics. */
-function faultAfter(): number {
-  const m = /^crash-job-after:(\d+)$/.exec(process.env.METABIONER_FAULT ?? '');
-  return m ? Number(m[1]) : Infinity;
-}
-
 /**
  * Training jobs run at a lower CPU priority than the thread that answers the editor. On Linux a thread has its
  * own id and nice value: /proc/thread-self names this thread. Elsewhere, or if not allowed, nothing changes.
@@ -48,7 +42,8 @@ async function runJob(task: JobTask): Promise<WorkerOutput> {
   const base = loadModel(task.wordsFrom);
   base.dispose(); // only its word vectors are used
   let reports = 0;
-  const crashAfter = faultAfter();
+  // Test hook, from the task (worker data) a test's JobManager was given; never from the environment.
+  const crashAfter = task.fault?.crashAfterMetrics ?? Infinity;
   const run = await spec.run(task.params, {
     words: base.words,
     corporaRoot: (task.params as { corporaRoot: string }).corporaRoot,
@@ -57,7 +52,7 @@ async function runJob(task: JobTask): Promise<WorkerOutput> {
     signal: controller.signal,
     report: (metrics: JobMetrics) => {
       post({ type: 'metrics', metrics });
-      if (++reports === crashAfter) setImmediate(() => { throw new Error('injected fault (METABIONER_FAULT)'); });
+      if (++reports === crashAfter) setImmediate(() => { throw new Error('injected fault (JobFault)'); });
     },
   });
   try {

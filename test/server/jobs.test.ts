@@ -73,44 +73,11 @@ test('supervised and multi-task jobs train, evaluate on devel and leave models',
 });
 
 test('bad job requests are refused before a worker starts', async () => {
-  await assert.rejects(request(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease'] }), /a multi-task job needs "corpora": at least two corpus folders/);
-  await assert.rejects(request(P.StartJobRequest.type, { kind: 'transfer', corpora: ['NCBI-disease'] }), /no "transfer" training in this build; job kinds: supervised, meta, multitask/);
-  await assert.rejects(request(P.StartJobRequest.type, { ...META, target: 'Plants' }), /unknown target domain "Plants"/);
-  await assert.rejects(request(P.StartJobRequest.type, { ...META, method: 'reptile' }), /unknown meta-learning method "reptile"/);
+  await assert.rejects(request(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease'] }), /invalid metabioner\/jobs\/start parameters: corpora: a multi-task job needs at least two corpora$/);
+  await assert.rejects(request(P.StartJobRequest.type, { kind: 'transfer', corpora: ['NCBI-disease'] }), /invalid metabioner\/jobs\/start parameters: kind: Invalid discriminator value\. Expected 'supervised' \| 'meta' \| 'multitask'$/);
+  await assert.rejects(request(P.StartJobRequest.type, { ...META, target: 'Plants' }), /invalid metabioner\/jobs\/start parameters: target: must be a target domain: Disease, Drug\/Chemical, Gene, Species$/);
+  await assert.rejects(request(P.StartJobRequest.type, { ...META, method: 'reptile' }), /invalid metabioner\/jobs\/start parameters: method: Invalid option: expected one of "metabioner"\|"metaner"\|"maml"\|"metabioner-nes"$/);
   await assert.rejects(request(P.ResumeJobRequest.type, { id: 'nope' }), /There is no training job "nope"/);
-});
-
-test('a worker crashing mid-job fails that job with a clear error; the server stays up; the job resumes and finishes', async () => {
-  const storageDir = path.join(tmp, 'crash-storage');
-  const crashy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures }, env: { METABIONER_FAULT: 'crash-job-after:2' } });
-  try {
-    await crashy.ready();
-    const job = await crashy.connection.sendRequest(P.StartJobRequest.type, META);
-    const failed = await crashy.waitFor<P.JobInfo>(P.JobStateNotification.type, (j) => j.id === job.id && j.state === 'failed');
-    assert.match(failed.error!, /the meta training worker crashed: injected fault/);
-    assert.ok(failed.resumable, 'its checkpoint survived');
-    assert.equal((await crashy.connection.sendRequest(P.StatusRequest.type)).state, 'ready');
-    assert.ok(crashy.alive);
-  } finally {
-    assert.equal(await crashy.stop(), 0);
-  }
-  // A server without the fault resumes the failed job from its checkpoint (and lists it after a restart).
-  const healthy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures } });
-  try {
-    await healthy.ready();
-    const [job] = await healthy.connection.sendRequest(P.ListJobsRequest.type);
-    assert.equal(job.state, 'failed');
-    const resumedAt = healthy.next<P.JobMetricsParams>(P.JobMetricsNotification.type);
-    const finished = healthy.next<P.JobInfo>(P.JobStateNotification.type, (j) => j.state === 'finished' || j.state === 'failed');
-    await healthy.connection.sendRequest(P.ResumeJobRequest.type, { id: job.id });
-    assert.equal((await resumedAt).metrics.step, 3);
-    const done = await finished;
-    assert.equal(done.state, 'finished', done.error);
-    const used = await healthy.connection.sendRequest(P.UseModelRequest.type, { path: done.modelPath! });
-    assert.deepEqual(used.types, ['Entity']);
-  } finally {
-    assert.equal(await healthy.stop(), 0);
-  }
 });
 
 test('a compute worker dying mid-iteration fails the job with its cause; the checkpoint survives; the server stays up', async () => {

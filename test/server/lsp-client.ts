@@ -53,7 +53,8 @@ export class TestClient {
   private readonly docs = new Map<string, TextDocument>();
   private readonly recorded: Recorded[] = [];
   private readonly waiters: { method: string; test: (p: unknown) => boolean; resolve: (p: unknown) => void }[] = [];
-  private readonly exited: Promise<number | null>;
+  /** The exit code of the server process, once it has exited. */
+  readonly exited: Promise<number | null>;
   stderr = '';
 
   private constructor(
@@ -92,6 +93,13 @@ export class TestClient {
   }
 
   static async start(options: StartOptions): Promise<TestClient> {
+    const client = TestClient.spawn(options);
+    await client.initialize();
+    return client;
+  }
+
+  /** The server process and its connection, before initialize (for tests of the LSP lifecycle). */
+  static spawn(options: StartOptions): TestClient {
     const entry = options.bundled ? path.join(root, 'dist', 'server.js') : path.join(root, 'server', 'main.ts');
     const child = fork(entry, ['--node-ipc'], {
       cwd: root,
@@ -100,15 +108,19 @@ export class TestClient {
       env: { ...process.env, ...P.SERVER_LAUNCH.env, METABIONER_CACHE: path.join(options.storageDir, 'cache'), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const client = new TestClient(child, options);
-    await client.connection.sendRequest(InitializeRequest.type, {
+    return new TestClient(child, options);
+  }
+
+  /** The initialize request and the initialized notification, as a client sends them first. */
+  async initialize(workspaceFolders: string[] = []): Promise<void> {
+    await this.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
+      workspaceFolders: workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })),
       capabilities: { workspace: { configuration: true, applyEdit: true }, window: { workDoneProgress: true } },
-      initializationOptions: { storageDir: options.storageDir, settings: options.settings } satisfies P.InitializationOptions,
+      initializationOptions: { storageDir: this.options.storageDir, settings: this.options.settings } satisfies P.InitializationOptions,
     });
-    await client.connection.sendNotification(InitializedNotification.type, {});
-    return client;
+    await this.connection.sendNotification(InitializedNotification.type, {});
   }
 
   /** Resolves with the first notification of `method` (already received or to come) that passes `test`. */

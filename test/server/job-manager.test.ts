@@ -1,0 +1,102 @@
+/**
+ * The job manager in this process, with real worker threads: a worker crash injected through the task's
+ * worker data (never the environment), and a job-state write that fails.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { JobEvents, JobManager, JobManagerOptions } from '../../server/jobs';
+import * as P from '../../server/protocol';
+import { TestClient } from './lsp-client';
+
+const root = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
+const shippedModel = path.join(root, 'models', 'default');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-job-manager-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const META: P.MetaJobParams = { kind: 'meta', method: 'metabioner', target: 'Disease', corporaRoot: fixtures, k: 3, iterations: 6, tasksPerIteration: 2, innerSteps: 1, hidden: 8, checkpointEvery: 1 };
+const SETTINGS = { backend: 'wasm' as const, workers: 1 };
+
+/** A JobManager whose events are recorded; `ended(id)` resolves with the job once it leaves running/stopping. */
+function manager(storageDir: string, options?: JobManagerOptions) {
+  const states: P.JobInfo[] = [];
+  const warnings: string[] = [];
+  const waiting: { id: string; resolve: (j: P.JobInfo) => void }[] = [];
+  const events: JobEvents = {
+    onState: (job) => {
+      states.push(job);
+      if (job.state === 'running' || job.state === 'stopping') return;
+      for (const w of waiting.filter((x) => x.id === job.id)) w.resolve(job);
+    },
+    onMetrics: () => undefined,
+    onWarning: (m) => warnings.push(m),
+  };
+  const jobs = new JobManager(storageDir, events, options);
+  const ended = (id: string) => new Promise<P.JobInfo>((resolve) => waiting.push({ id, resolve }));
+  return { jobs, states, warnings, ended };
+}
+
+test('a worker crashing mid-job (fault handed over as worker data) fails that job with a clear error; a server resumes it and it finishes', async () => {
+  const storageDir = path.join(tmp, 'crash');
+  const { jobs, ended } = manager(storageDir, { fault: { crashAfterMetrics: 2 } });
+  const job = jobs.start(META, fixtures, shippedModel, SETTINGS);
+  const failed = await ended(job.id);
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error!, /^the meta training worker crashed: injected fault \(JobFault\)$/);
+  assert.ok(failed.resumable, 'its checkpoint survived');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(storageDir, 'jobs', job.id, 'job.json'), 'utf8')).state, 'failed');
+
+  // A language server on the same storage lists the failed job and resumes it from its checkpoint; the
+  // production path has no fault switch (no environment variable reaches its workers' behaviour).
+  const healthy = await TestClient.start({ storageDir, settings: { corporaRoot: fixtures }, env: { METABIONER_FAULT: 'crash-job-after:1' } });
+  try {
+    await healthy.ready();
+    const [listed] = await healthy.connection.sendRequest(P.ListJobsRequest.type);
+    assert.equal(listed.state, 'failed');
+    const resumedAt = healthy.next<P.JobMetricsParams>(P.JobMetricsNotification.type);
+    const finished = healthy.next<P.JobInfo>(P.JobStateNotification.type, (j) => j.state === 'finished' || j.state === 'failed');
+    await healthy.connection.sendRequest(P.ResumeJobRequest.type, { id: listed.id });
+    assert.equal((await resumedAt).metrics.step, 3);
+    const done = await finished;
+    assert.equal(done.state, 'finished', done.error);
+    const used = await healthy.connection.sendRequest(P.UseModelRequest.type, { path: done.modelPath! });
+    assert.deepEqual(used.types, ['Entity']);
+  } finally {
+    assert.equal(await healthy.stop(), 0);
+  }
+});
+
+test('a job-state write that fails is a warning, not an unhandled rejection: the job still ends and nothing is written over what is in the way', async () => {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const storageDir = path.join(tmp, 'unwritable');
+    const { jobs, states, warnings, ended } = manager(storageDir);
+    // No corpora in this folder: the worker fails at once, and its end is the write that fails.
+    const empty = path.join(tmp, 'no-corpora');
+    fs.mkdirSync(empty, { recursive: true });
+    const job = jobs.start({ ...META, corporaRoot: empty }, empty, shippedModel, SETTINGS);
+    const jobFile = path.join(storageDir, 'jobs', job.id, 'job.json');
+    const saved = fs.readFileSync(jobFile, 'utf8');
+    // job.json becomes a folder: renaming the new state over it fails, even for root.
+    fs.rmSync(jobFile);
+    fs.mkdirSync(path.join(jobFile, 'in-the-way'), { recursive: true });
+    const failed = await ended(job.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.error!, /no source corpora for target Disease/);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], new RegExp(`^The state of training job ${job.id} \\(failed\\) could not be saved to its job\\.json: .*(EISDIR|ENOTEMPTY|EEXIST|directory).*After a restart the job may be listed in an older state\\.$`));
+    assert.deepEqual(states.map((s) => s.state), ['running', 'failed']);
+    assert.deepEqual(jobs.list().map((j) => j.state), ['failed']);
+    assert.ok(fs.statSync(jobFile).isDirectory(), 'nothing was written over what was there');
+    assert.equal(JSON.parse(saved).state, 'running');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(rejections, []);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+});
