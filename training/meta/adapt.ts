@@ -82,7 +82,8 @@ export function adaptFewShot(from: NerModel, support: readonly Sentence[], optio
   if (annotated.length === 0) throw new Error('the support sentences hold no entity: nothing to adapt to');
   const rng = new Rng(o.seed);
   const types = o.mode === 'extend' ? [...from.types, ...annotated.filter((t) => !from.types.includes(t))] : annotated;
-  const tagSet = new TagSet(types);
+  // An extended model spells entities as the model it grows from; a new decoder uses IOB2 like the meta-learners.
+  const tagSet = new TagSet(types, o.mode === 'extend' ? from.tagSet.scheme : 'iob2');
   const shape: TaggerShape = { ...from.shape, numTags: tagSet.size, numDomains: 0 };
   const values: Record<string, tf.Tensor> = {};
   for (const [name, v] of Object.entries(from.params)) if (groupOf(name) === 'enc') values[name] = tf.clone(v);

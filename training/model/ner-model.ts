@@ -124,9 +124,11 @@ export class NerModel {
       const decoded = decode(this.params, this.shape, batch);
       nonEmpty.forEach((k, b) => {
         const d = decoded.sentences[b];
-        const tags = d.path.map((j) => this.tagSet.tags[j]);
+        const tags = this.tagSet.decode(d.path);
+        // In BIOES an entity's own tags say where it ends (E-/S-); in IOB2 the next tag must not continue it.
+        const bioes = this.tagSet.scheme === 'bioes';
         const spans = spansWithConfidence(tags, (s, spanTags, cont) =>
-          spanProbability(decoded.crf, decoded.emissions, b * batch.T * decoded.crf.n, batch.lengths[b], s, spanTags.map((t) => this.tagSet.id(t)), cont === null ? -1 : this.tagSet.id(cont), d.logZ),
+          spanProbability(decoded.crf, decoded.emissions, b * batch.T * decoded.crf.n, batch.lengths[b], s, this.tagSet.encode(spanTags), cont === null || bioes ? -1 : this.tagSet.id(cont), d.logZ),
         );
         out[k] = { tags, spans };
       });

@@ -1,3 +1,5 @@
+import { bioesToIob2, iob2ToBioes } from '../data/tagging-scheme';
+
 /** Characters the char-CNN knows. Id 0 pads words to a common length; id 1 stands for any unseen character. */
 export class CharVocab {
   static readonly PAD = 0;
@@ -31,14 +33,42 @@ export class UnknownLabelError extends Error {
   }
 }
 
-/** IOB2 tag set over entity types: O first, then B-/I- per type in the given order. */
+/**
+ * How a tagger's CRF spells entities: IOB2 (B- begins, I- continues) or BIOES (also E- ends a multi-token entity
+ * and S- is a single-token one, so the CRF sees where entities end). Corpora and predictions stay IOB2; only the
+ * tagger's own tag ids use the scheme.
+ */
+export type TagScheme = 'iob2' | 'bioes';
+export const TAG_SCHEMES: readonly TagScheme[] = ['iob2', 'bioes'];
+
+/** Tag set over entity types: O first, then B-/I- (IOB2) or B-/I-/E-/S- (BIOES) per type in the given order. */
 export class TagSet {
   readonly tags: string[];
   private readonly index: Map<string, number>;
 
-  constructor(readonly types: string[]) {
-    this.tags = ['O', ...types.flatMap((t) => [`B-${t}`, `I-${t}`])];
+  constructor(
+    readonly types: string[],
+    readonly scheme: TagScheme = 'iob2',
+  ) {
+    if (!TAG_SCHEMES.includes(scheme)) throw new Error(`unknown tagging scheme "${String(scheme)}" (known: ${TAG_SCHEMES.join(', ')})`);
+    this.tags = ['O', ...types.flatMap((t) => this.entityTags(t))];
     this.index = new Map(this.tags.map((t, i) => [t, i]));
+  }
+
+  /** Every tag of one type in this scheme. */
+  entityTags(type: string): string[] {
+    return this.scheme === 'bioes' ? [`B-${type}`, `I-${type}`, `E-${type}`, `S-${type}`] : [`B-${type}`, `I-${type}`];
+  }
+
+  /** Tag ids of an IOB2 sequence in this scheme. */
+  encode(iob2: readonly string[]): number[] {
+    return (this.scheme === 'bioes' ? iob2ToBioes(iob2) : iob2).map((t) => this.id(t));
+  }
+
+  /** An IOB2 sequence from this scheme's tag ids. */
+  decode(ids: readonly number[]): string[] {
+    const tags = ids.map((j) => this.tags[j]);
+    return this.scheme === 'bioes' ? bioesToIob2(tags) : tags;
   }
 
   get size(): number {

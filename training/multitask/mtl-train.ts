@@ -4,7 +4,7 @@ import { evaluateOnPool } from '../parallel/pool-eval';
 import type { WordVectors } from '../model/features';
 import { CONVENTION_VIEWS, ModelInfo } from '../model/ner-model';
 import { DEFAULT_SHAPE, initDecoder, initEncoder, TaggerShape, toVariables } from '../model/tagger';
-import { CharVocab, TagSet } from '../model/vocab';
+import { CharVocab, TagScheme, TagSet } from '../model/vocab';
 import { checkpointOptions } from '../train/checkpoint';
 import { OFF_WHEN_ABSENT, runEpochLoop, StoppedBy, TrainHooks } from '../train/epoch-loop';
 import type { LabelledSentence } from '../train/labels';
@@ -31,6 +31,8 @@ export interface MultiTaskOptions {
   slicingRate: number;
   layers: number;
   hidden: number;
+  /** How the CRF spells entities (corpora and predictions stay IOB2). */
+  scheme: TagScheme;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -62,6 +64,7 @@ export const DEFAULT_MULTITASK: MultiTaskOptions = {
   slicingRate: 0.5,
   layers: 1,
   hidden: DEFAULT_SHAPE.hidden,
+  scheme: 'iob2',
   epochs: 10,
   batchSize: 10,
   lr: 2e-3,
@@ -191,12 +194,12 @@ export async function trainMultiTask(
   start?: MultiTaskStart,
 ): Promise<MultiTaskResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, conventions: 0, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
+  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, conventions: 0, scheme: 'iob2', ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
   if (corpora.length === 0) throw new Error('multi-task training needs at least one corpus');
   const rng = new Rng(o.seed);
   const layout = layoutOf(o, corpora);
   const unionTypes = [...new Set(corpora.flatMap((c) => c.types))];
-  const tagSets: Record<string, TagSet> = Object.fromEntries(corpora.map((c) => [c.name, new TagSet(o.sharing === 'unified' ? unionTypes : c.types)]));
+  const tagSets: Record<string, TagSet> = Object.fromEntries(corpora.map((c) => [c.name, new TagSet(o.sharing === 'unified' ? unionTypes : c.types, o.scheme)]));
   const chars = start?.chars ?? CharVocab.build(corpora.flatMap((c) => c.train.flatMap((s) => s.tokens)), 2);
   const shape: TaggerShape = { ...DEFAULT_SHAPE, hidden: o.hidden, layers: o.layers, wordDim: words.dim, charVocabSize: chars.size, numTags: tagSets[corpora[0].name].size, numDomains: 0 };
   const params = toVariables(initialValues(layout, shape, tagSets, rng, start));

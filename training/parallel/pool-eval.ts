@@ -18,6 +18,6 @@ export async function evaluateOnPool(pool: ComputePool, model: NerModel, view: [
     view,
   );
   const predicted = sentences.map(() => ({ tags: [] as string[] }));
-  groups.forEach((g, b) => g.forEach((k, j) => (predicted[k] = { tags: paths[b][j].map((t) => model.tagSet.tags[t]) })));
+  groups.forEach((g, b) => g.forEach((k, j) => (predicted[k] = { tags: model.tagSet.decode(paths[b][j]) })));
   return evaluatePredictions(sentences, predicted, types);
 }

@@ -22,11 +22,12 @@ export function allowedMask(items: readonly LabelledSentence[], tagSet: TagSet, 
   const allowed = new Uint8Array(items.length * T * n);
   items.forEach((item, b) => {
     const unannotated = tagSet.types.filter((t) => !item.annotatedTypes.includes(t));
-    const openIds = unannotated.flatMap((t) => [tagSet.begin(t), tagSet.inside(t)]);
-    item.sentence.tags.forEach((tag, t) => {
+    const openIds = unannotated.flatMap((t) => tagSet.entityTags(t).map((tag) => tagSet.id(tag)));
+    const O = tagSet.id('O');
+    tagSet.encode(item.sentence.tags).forEach((id, t) => {
       const base = (b * T + t) * n;
-      allowed[base + tagSet.id(tag)] = 1;
-      if (tag === 'O') for (const j of openIds) allowed[base + j] = 1;
+      allowed[base + id] = 1;
+      if (id === O) for (const j of openIds) allowed[base + j] = 1;
     });
   });
   return allowed;

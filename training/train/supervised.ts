@@ -2,7 +2,7 @@ import type { Sentence } from '../data/types';
 import type { WordVectors } from '../model/features';
 import { ModelInfo, NerModel } from '../model/ner-model';
 import { DEFAULT_SHAPE, initParams, TaggerShape } from '../model/tagger';
-import { CharVocab, TagSet } from '../model/vocab';
+import { CharVocab, TagScheme, TagSet } from '../model/vocab';
 import type { ComputePool } from '../parallel/compute-pool';
 import { evaluateOnPool } from '../parallel/pool-eval';
 import { identityView } from '../parallel/shard-step';
@@ -31,6 +31,8 @@ export interface SupervisedOptions {
   patience: number;
   seed: number;
   hidden: number;
+  /** How the CRF spells entities (corpora and predictions stay IOB2). */
+  scheme: TagScheme;
   layers: number;
   /** Stop (keeping the best model so far) after this many minutes; 0 = no limit. */
   maxMinutes: number;
@@ -49,6 +51,7 @@ export const DEFAULT_SUPERVISED: SupervisedOptions = {
   patience: 5,
   seed: 1,
   hidden: DEFAULT_SHAPE.hidden,
+  scheme: 'iob2',
   layers: DEFAULT_SHAPE.layers,
   maxMinutes: 0,
 };
@@ -107,10 +110,10 @@ export async function trainSupervised(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...OFF_WHEN_ABSENT, ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
+  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...OFF_WHEN_ABSENT, scheme: 'iob2', ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
   const rng = new Rng(opts.seed);
   const types = typesOf(data.train);
-  const tagSet = new TagSet(types);
+  const tagSet = new TagSet(types, opts.scheme);
   const chars = CharVocab.build(data.train.flatMap((it) => it.sentence.tokens), 2);
   const shape: TaggerShape = {
     ...DEFAULT_SHAPE,

@@ -6,7 +6,7 @@ import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../m
 import { SHARINGS, Sharing } from '../../multitask/sharing';
 import { loadEvaluationSplit } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption, stopSignals } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption, stopSignals, schemeOption } from './shared';
 
 const D = DEFAULT_PIPELINE;
 
@@ -25,6 +25,7 @@ export const mtlTrainCommand: Command = {
     dropout: { type: 'string', description: 'dropout rate', default: String(D.dropout), valueName: 'P' },
     'word-dropout': { type: 'string', description: 'probability of zeroing a word vector in training (the char-CNN still sees the word)', default: String(D.wordDropout), valueName: 'P' },
     'weight-average': { type: 'string', description: 'decay of an exponential moving average of the weights, used for devel evaluation and the saved model (e.g. 0.999; 0 = none)', default: String(D.weightAverage), valueName: 'D' },
+    scheme: { type: 'string', description: 'how the CRF spells entities: iob2 | bioes (corpora and output stay IOB2)', default: String(D.scheme), valueName: 'S' },
     patience: { type: 'string', description: 'epochs without a better mean devel F1 before stopping', default: String(D.patience), valueName: 'N' },
     sampling: { type: 'string', description: 'corpus of each batch: proportional | uniform | temperature', default: D.sampling, valueName: 'S' },
     temperature: { type: 'string', description: 'temperature sampling: P(corpus) ∝ batches^(1/T)', default: String(D.temperature), valueName: 'T' },
@@ -64,6 +65,7 @@ export const mtlTrainCommand: Command = {
         dropout: numberOption(values, 'dropout'),
         wordDropout: numberOption(values, 'word-dropout'),
         weightAverage: numberOption(values, 'weight-average'),
+        scheme: schemeOption(values),
         patience: intOption(values, 'patience'),
         temperature: numberOption(values, 'temperature'),
         fineTune: values['fine-tune'] === true,

@@ -4,6 +4,7 @@ import { ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
 import { loadCorpora, LoadedCorpus } from '../../train/training-data';
+import { TAG_SCHEMES, TagScheme } from '../../model/vocab';
 import { resolveWorkers } from '../../parallel/worker-entry';
 import { intOption, OptionSpec, startBackend, UsageError } from '../command';
 import { ProgressLine } from '../progress';
@@ -66,6 +67,13 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', description: 'model directory (default: the shipped model)', valueName: 'DIR' },
   convention: { type: 'string', description: "tag in this corpus' annotation convention (a unified model trained with --conventions; default: the generic one)", valueName: 'CORPUS' },
 };
+
+/** The --scheme value, checked. */
+export function schemeOption(values: Record<string, unknown>): TagScheme {
+  const s = values.scheme as string;
+  if (!(TAG_SCHEMES as readonly string[]).includes(s)) throw new UsageError(`--scheme must be one of ${TAG_SCHEMES.join(', ')}`);
+  return s as TagScheme;
+}
 
 /** The --workers value resolved: 0 means every core. */
 export function workersOption(values: Record<string, unknown>): number {

@@ -5,7 +5,7 @@ import { packageRoot } from '../../io/paths';
 import { DEFAULT_SUPERVISED, SupervisedOptions, trainSupervised } from '../../train/supervised';
 import { loadEvaluationSplit, trainingDataOf } from '../../train/training-data';
 import { Command, intOption, numberOption, UsageError } from '../command';
-import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup, WORKER_OPTIONS, workersOption, stopSignals } from './shared';
+import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, WORD_VECTOR_OPTIONS, corpusList, trainingSetup, WORKER_OPTIONS, workersOption, stopSignals, schemeOption } from './shared';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -21,6 +21,7 @@ export const trainCommand: Command = {
     dropout: { type: 'string', description: 'dropout rate', default: String(DEFAULT_SUPERVISED.dropout), valueName: 'P' },
     'word-dropout': { type: 'string', description: 'probability of zeroing a word vector in training (the char-CNN still sees the word)', default: String(DEFAULT_SUPERVISED.wordDropout), valueName: 'P' },
     'weight-average': { type: 'string', description: 'decay of an exponential moving average of the weights, used for devel evaluation and the saved model (e.g. 0.999; 0 = none)', default: String(DEFAULT_SUPERVISED.weightAverage), valueName: 'D' },
+    scheme: { type: 'string', description: 'how the CRF spells entities: iob2 | bioes (corpora and output stay IOB2)', default: String(DEFAULT_SUPERVISED.scheme), valueName: 'S' },
     patience: { type: 'string', description: 'epochs without a better devel F1 before stopping', default: String(DEFAULT_SUPERVISED.patience), valueName: 'N' },
     hidden: { type: 'string', description: 'LSTM units per direction', default: String(DEFAULT_SUPERVISED.hidden), valueName: 'N' },
     layers: { type: 'string', description: 'stacked BiLSTM layers (each above the first adds its input to its output)', default: String(DEFAULT_SUPERVISED.layers), valueName: 'N' },
@@ -46,6 +47,7 @@ export const trainCommand: Command = {
       dropout: numberOption(values, 'dropout'),
       wordDropout: numberOption(values, 'word-dropout'),
       weightAverage: numberOption(values, 'weight-average'),
+      scheme: schemeOption(values),
       patience: intOption(values, 'patience'),
       hidden: intOption(values, 'hidden'),
       layers: intOption(values, 'layers'),
