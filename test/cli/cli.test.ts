@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { cliIn, fixtureCorpora, repoRoot } from '../helpers/run-cli';
 
-const root = path.resolve(__dirname, '..', '..');
-const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
+const root = repoRoot;
+const fixtures = fixtureCorpora;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-cli-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the built CLI (npm test builds dist/ first) with the wasm backend and a private cache. */
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'metabioner.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, METABIONER_BACKEND: 'wasm', METABIONER_CACHE: path.join(tmp, 'cache') },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliIn(tmp);
 
 test('help lists the commands and each command documents its options', () => {
   const r = cli('--help');
