@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
+import { corporaRoot, listCorpora } from '../data/corpora';
 import { BACKEND_CHOICES, BackendChoice, describeBackend, initBackend } from '../engine/backend';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
@@ -48,7 +50,30 @@ export async function runCommand(cmd: Command, argv: string[]): Promise<number> 
     process.stdout.write(helpText(cmd) + '\n');
     return 0;
   }
+  checkCorpusOptions(parsed.values);
   return cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+}
+
+/** Options that name corpora (folders of the corpora root), in every command that has them. */
+const CORPUS_NAME_OPTIONS = ['corpus', 'eval-corpus'];
+
+/**
+ * Every corpus an option names is a corpus folder of the corpora root (train.tsv, devel.tsv and test.tsv)
+ * before any work starts, so that a typo is one line and exit code 2, not an error deep in a run.
+ */
+function checkCorpusOptions(values: Record<string, unknown>): void {
+  const named = CORPUS_NAME_OPTIONS.flatMap((o) => (typeof values[o] === 'string' ? (values[o] as string).split(',').map((c) => c.trim()).filter(Boolean) : []));
+  const given = values['corpora-root'] as string | undefined;
+  if (named.length === 0 && given === undefined) return;
+  const root = given ?? corporaRoot();
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`the corpora folder ${root} does not exist (--corpora-root DIR, or $METABIONER_CORPORA)`);
+  if (named.length === 0) return;
+  const known = listCorpora(root);
+  for (const c of named) {
+    if (!known.includes(c)) {
+      throw new UsageError(`no corpus "${c}" in ${root} (a corpus is a folder with train.tsv, devel.tsv and test.tsv; there: ${known.join(', ') || 'none'})`);
+    }
+  }
 }
 
 /** Starts the numeric backend named by --backend (or METABIONER_BACKEND) and says which one runs. */

@@ -3,7 +3,8 @@ import { DEFAULT_EMBEDDING_OPTIONS, EmbeddingOptions, trainEmbeddings } from '..
 import { embeddingText, ensureEmbeddings } from '../../embeddings/cache';
 import { EmbeddingTable } from '../../embeddings/store';
 import { cacheDir } from '../../io/paths';
-import { Command, intOption, numberOption } from '../command';
+import { listCorpora } from '../../data/corpora';
+import { Command, intOption, numberOption, UsageError } from '../command';
 import { CORPUS_OPTIONS, corporaRootOption } from './shared';
 import { ProgressLine } from '../progress';
 
@@ -23,6 +24,7 @@ export const embedCommand: Command = {
   },
   async run(values) {
     const root = corporaRootOption(values);
+    if (listCorpora(root).length === 0) throw new UsageError(`no corpora (folders with train.tsv, devel.tsv and test.tsv) in ${root} to train word vectors from (--corpora-root DIR)`);
     const options: Partial<EmbeddingOptions> = {};
     for (const [flag, key] of [['dim', 'dim'], ['epochs', 'epochs'], ['window', 'window'], ['min-count', 'minCount'], ['seed', 'seed']] as const) {
       const v = intOption(values, flag);
