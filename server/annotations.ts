@@ -166,7 +166,12 @@ export class StandoffFile {
       throw new AnnotationConflictError(this.file);
     }
     const content = lines.length ? lines.join('\n') + '\n' : '';
-    writeFileAtomic(this.file, content);
+    try {
+      writeFileAtomic(this.file, content);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new Error(`${path.basename(this.file)} could not be written (${reason}${reason === 'ENOSPC' || reason === 'EFBIG' || reason === 'EDQUOT' ? ': the disk or quota is full' : ''}); nothing was changed, the labels on disk are as before.`);
+    }
     this.lines = lines;
     this.readHash = content === '' ? '' : sha(content);
     this.readStat = this.stat();

@@ -3,7 +3,7 @@
  * IPC (from the TypeScript sources through tsx, or the bundle in dist/) and speaks the protocol with
  * vscode-languageserver-protocol, as vscode-languageclient does. Waiting is on messages, never on time.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,6 +41,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Run dist/server.js instead of the sources. */
   bundled?: boolean;
+  /** Largest file the server process may write, in KiB (`ulimit -f`): writes beyond fail with EFBIG, as on a full disk. */
+  fileSizeLimitKiB?: number;
 }
 
 interface Recorded {
@@ -101,13 +103,17 @@ export class TestClient {
   /** The server process and its connection, before initialize (for tests of the LSP lifecycle). */
   static spawn(options: StartOptions): TestClient {
     const entry = options.bundled ? path.join(root, 'dist', 'server.js') : path.join(root, 'server', 'main.ts');
-    const child = fork(entry, ['--node-ipc'], {
+    const execArgv = [...P.SERVER_LAUNCH.execArgv, ...(options.bundled ? [] : ['--import', 'tsx'])];
+    const spawnOptions = {
       cwd: root,
-      // Started as the extension starts it (server/protocol.ts SERVER_LAUNCH).
-      execArgv: [...P.SERVER_LAUNCH.execArgv, ...(options.bundled ? [] : ['--import', 'tsx'])],
       env: { ...process.env, ...P.SERVER_LAUNCH.env, METABIONER_CACHE: path.join(options.storageDir, 'cache'), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
+    };
+    // Started as the extension starts it (server/protocol.ts SERVER_LAUNCH); under a file size limit through a shell.
+    const child =
+      options.fileSizeLimitKiB === undefined
+        ? fork(entry, ['--node-ipc'], { ...spawnOptions, execArgv })
+        : spawn('/bin/bash', ['-c', `ulimit -f ${options.fileSizeLimitKiB} && exec "$@"`, 'bash', process.execPath, ...execArgv, entry, '--node-ipc'], spawnOptions);
     return new TestClient(child, options);
   }
 

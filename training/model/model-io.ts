@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { EmbeddingTable } from '../embeddings/store';
-import { writeDirAtomic } from '../io/atomic';
+import { recoverDir, writeDirAtomic } from '../io/atomic';
 import { CONVENTION_VIEWS, conventionParam, ModelInfo, NerModel } from './ner-model';
 import { TaggerShape, toVariables } from './tagger';
 import { CharVocab, TAG_SCHEMES, TagScheme, TagSet } from './vocab';
@@ -205,6 +205,7 @@ export function saveModel(model: NerModel, dir: string): void {
 
 function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST);
+  recoverDir(dir);
   if (!fs.existsSync(dir)) throw new ModelFormatError(dir, 'no such directory');
   if (!fs.existsSync(file)) throw new ModelFormatError(dir, `${MANIFEST} is missing (is this a model directory?)`);
   sizeOf(dir, MANIFEST, MODEL_LIMITS.manifestBytes);
