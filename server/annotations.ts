@@ -116,18 +116,21 @@ export class StandoffFile {
     if (this.stat() !== this.readStat) this.read();
   }
 
-  /** Text-bound entities whose text still matches the document; the others are reported as stale. */
-  entities(text: string): { entities: StandoffEntity[]; stale: string[] } {
+  /**
+   * Text-bound entities whose text still matches the document; the others are stale (the text changed under
+   * them, or the .ann belongs to another version of the text): not shown, reported with where they point.
+   */
+  entities(text: string): { entities: StandoffEntity[]; stale: StandoffEntity[] } {
     const maps = offsetMaps(text);
     const entities: StandoffEntity[] = [];
-    const stale: string[] = [];
+    const stale: StandoffEntity[] = [];
     for (const line of this.lines) {
       const m = T_LINE.exec(line);
       if (!m) continue;
       const start = maps ? maps.toUnits(Number(m[3])) : Number(m[3]);
       const end = maps ? maps.toUnits(Number(m[4])) : Number(m[4]);
       if (text.slice(start, end) === m[5]) entities.push({ id: m[1], type: m[2], start, end, text: m[5] });
-      else stale.push(m[1]);
+      else stale.push({ id: m[1], type: m[2], start: Math.min(start, text.length), end: Math.min(Math.max(start, end), text.length), text: m[5] });
     }
     return { entities, stale };
   }

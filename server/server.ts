@@ -28,7 +28,7 @@ import { BackendInfo, initBackend } from '../training/engine/backend';
 import { processMemory } from '../training/engine/memory';
 import { EmbeddingTable } from '../training/embeddings/store';
 import { cacheDir } from '../training/io/paths';
-import { checkLabel, RejectionStore, StandoffFile } from './annotations';
+import { checkLabel, RejectionStore, StandoffEntity, StandoffFile } from './annotations';
 import { initializationOptions, InvalidParamsError, Method, oneLine, parseParams, ParamsOf, SCHEMAS } from './contract';
 import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
 import { IdleCollector } from './idle';
@@ -56,6 +56,8 @@ interface DocState {
   /** Highest version published, so that an older result never replaces a newer one. */
   published: number;
   standoff?: StandoffFile;
+  /** Diagnostics of the stale labels last sent (their ids), so that they are sent again only when they change. */
+  staleLabels?: string;
 }
 
 /** Entities with offsets into the document text, before they become LSP ranges. */
@@ -297,14 +299,29 @@ export class MetaBioNerServer {
     const settings = await this.settings.get();
     const a = analyse(doc, settings.maxDocumentMiB);
     s.analysed = a;
+    s.staleLabels = undefined;
+    this.sendDiagnostics(doc, a, []);
+    return a;
+  }
+
+  /** The document's problems (analysis) and its labels that no longer match the text (a warning each). */
+  private sendDiagnostics(doc: TextDocument, a: AnalysedDoc, stale: StandoffEntity[]): void {
     const diagnostics: Diagnostic[] = a.problems.map((p) => ({
       range: { start: { line: p.line, character: 0 }, end: { line: p.line, character: Number.MAX_SAFE_INTEGER } },
       severity: p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
       source: 'MetaBioNER',
       message: p.message,
     }));
+    const file = this.states.get(doc.uri)?.standoff?.file;
+    for (const l of stale) {
+      diagnostics.push({
+        range: { start: doc.positionAt(l.start), end: doc.positionAt(l.end) },
+        severity: DiagnosticSeverity.Warning,
+        source: 'MetaBioNER',
+        message: oneLine(`Label ${l.id} (${l.type} "${l.text.length > 60 ? `${l.text.slice(0, 60)}…` : l.text}") in ${file ? path.basename(file) : 'the .ann file'} no longer matches the text at its offsets, so it is not shown: fix or remove it there.`, 1000),
+      });
+    }
     void this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
-    return a;
   }
 
   private standoff(doc: TextDocument): StandoffFile | undefined {
@@ -324,7 +341,14 @@ export class MetaBioNerServer {
     const file = this.standoff(doc);
     if (!file) return [];
     file.refresh();
-    return file.entities(a.text).entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
+    const { entities, stale } = file.entities(a.text);
+    const s = this.state(doc.uri);
+    const key = stale.map((l) => `${l.id}:${l.start}:${l.end}`).join(',');
+    if (s.analysed === a && key !== (s.staleLabels ?? '')) {
+      s.staleLabels = key;
+      this.sendDiagnostics(doc, a, stale);
+    }
+    return entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
   }
 
   /**

@@ -160,3 +160,29 @@ test('a corrupt model directory is refused with its reason; the active model sta
   assert.equal(status.state, 'ready');
   assert.equal(status.model?.name, shipped.info.name);
 });
+
+test('a brat label that no longer matches the text is not shown and is reported as a warning at its offsets, until it is fixed', async () => {
+  const file = path.join(tmp, 'stale.txt');
+  const text = 'Cisplatin causes nephrotoxicity in mice.\n';
+  fs.writeFileSync(file, text);
+  fs.writeFileSync(path.join(tmp, 'stale.ann'), 'T1\tChemical 0 9\tCisplatin\nT2\tDisease 17 31\tnephrosis\n');
+  const warned = client().waitFor<{ uri: string; diagnostics: { message: string; range: P.Entity['range']; severity?: number }[] }>(
+    { method: 'textDocument/publishDiagnostics' },
+    (p) => p.uri.endsWith('/stale.txt') && p.diagnostics.length > 0,
+  );
+  const { uri, entities } = client().open(file);
+  const shown = (await entities).entities.filter((e) => e.source === 'annotation');
+  assert.deepEqual(shown.map((e) => e.id), ['T1']);
+  const { diagnostics } = await warned;
+  assert.equal(diagnostics.length, 1);
+  assert.equal(diagnostics[0].message, 'Label T2 (Disease "nephrosis") in stale.ann no longer matches the text at its offsets, so it is not shown: fix or remove it there.');
+  assert.deepEqual(diagnostics[0].range, { start: { line: 0, character: 17 }, end: { line: 0, character: 31 } });
+  assert.equal(diagnostics[0].severity, 2);
+  // Fixed on disk: the next publication shows it and the warning goes.
+  fs.writeFileSync(path.join(tmp, 'stale.ann'), 'T1\tChemical 0 9\tCisplatin\nT2\tDisease 17 31\tnephrotoxicity\n');
+  const version = client().change(uri, text + '\n');
+  const again = await client().entitiesOf(uri, version);
+  assert.deepEqual(again.entities.filter((e) => e.source === 'annotation').map((e) => e.id), ['T1', 'T2']);
+  const latest = client().received<{ uri: string; diagnostics: unknown[] }>({ method: 'textDocument/publishDiagnostics' }).filter((p) => p.uri === uri).at(-1);
+  assert.deepEqual(latest?.diagnostics, []);
+});
