@@ -135,7 +135,11 @@ export class StandoffFile {
     return { entities, stale };
   }
 
+  /** Adds a label on text[start, end) and returns its id; a span across a line break is refused (a brat line holds one label). */
   add(text: string, type: string, start: number, end: number): string {
+    if (/[\r\n]/.test(text.slice(start, end))) {
+      throw new Error('A label cannot cross a line break (a brat .ann file keeps each label on one line): select words within one line.');
+    }
     const ids = this.lines.map((l) => /^T(\d+)\t/.exec(l)).filter((m) => m).map((m) => Number(m![1]));
     const id = `T${ids.length ? Math.max(...ids) + 1 : 1}`;
     const maps = offsetMaps(text);

@@ -242,3 +242,13 @@ test('lifecycle: configuration change and requests before initialize neither cra
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a label across a line break is refused and the .ann stays as it was (its brat line would split in two)', async () => {
+  const uri = openText('lines.txt', 'Cisplatin causes nephrotoxicity in mice.\nAspirin was given.\n');
+  await client().entitiesOf(uri, 1);
+  const range = { start: { line: 0, character: 35 }, end: { line: 1, character: 7 } };
+  const err = await refusal(P.AddAnnotationRequest.type, { textDocument: { uri }, range, type: 'Chemical' });
+  assert.equal(err.code, LSPErrorCodes.RequestFailed);
+  assert.equal(err.message, 'A label cannot cross a line break (a brat .ann file keeps each label on one line): select words within one line.');
+  assert.equal(fs.existsSync(path.join(tmp, 'lines.ann')), false);
+});
