@@ -39,3 +39,24 @@ test('conventions from the command line: a unified model continued with --init-f
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /no convention "S800" \(it has NCBI-disease, JNLPBA\)/);
 });
+
+test('--init-from a unified checkpoint starts from its best epoch', () => {
+  const corpora = ['--corpus', 'NCBI-disease,JNLPBA', '--corpora-root', fixtures, '--sharing', 'unified', '--hidden', '8', '--max-train-sentences', '40', '--no-test'];
+  const checkpoint = path.join(tmp, 'ckpt');
+  const first = path.join(tmp, 'first');
+  assert.equal(cli('mtl-train', ...corpora, '--epochs', '1', '--checkpoint', checkpoint, '--out', first).code, 0);
+  // Learning rate 0: nothing moves, so the continued model's shared weights are the checkpoint's best epoch's.
+  const continued = path.join(tmp, 'continued');
+  const r = cli('mtl-train', ...corpora, '--epochs', '1', '--lr', '0', '--init-from', path.join(checkpoint, 'unified'), '--conventions', '0.5', '--out', continued);
+  assert.equal(r.code, 0, r.stderr);
+  const weights = (dir: string) => {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { weights: { name: string; shape: number[]; offset: number }[] };
+    const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+    const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
+    return Object.fromEntries(m.weights.map((w) => [w.name, Array.from(all.subarray(w.offset, w.offset + w.shape.reduce((a, b) => a * b, 1)))]));
+  };
+  const a = weights(first);
+  const b = weights(continued);
+  for (const name of Object.keys(a)) assert.deepEqual(b[name], a[name], name);
+  assert.deepEqual(b['dec.@JNLPBA.out.W'], a['dec.out.W']);
+});

@@ -85,7 +85,8 @@ export const DEFAULT_MULTITASK: MultiTaskOptions = {
 /** Where a run starts from: weights by multi-task (or single-model view) name, and their character vocabulary. */
 export interface MultiTaskStart {
   params: Readonly<Record<string, tf.Tensor>>;
-  chars: CharVocab;
+  /** Absent (a start from a checkpoint, which keeps none): built from the corpora, as the run that wrote it did. */
+  chars?: CharVocab;
 }
 
 export interface MultiTaskResult {

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { packageRoot } from '../../io/paths';
 import { loadModel, saveModel } from '../../model/model-io';
+import type { MultiTaskStart } from '../../multitask/mtl-train';
+import { hasCheckpoint, loadCheckpoint } from '../../train/checkpoint';
 import { scoreCorpus } from '../../multitask/evaluate';
 import { DEFAULT_PIPELINE, PipelineOptions, runMultiTaskPipeline } from '../../multitask/pipeline';
 import { SHARINGS, Sharing } from '../../multitask/sharing';
@@ -9,6 +11,21 @@ import { Command, intOption, numberOption, UsageError } from '../command';
 import { CHECKPOINT_OPTIONS, checkpointHooks, CORPUS_OPTIONS, corpusList, trainingSetup, WORD_VECTOR_OPTIONS, WORKER_OPTIONS, workersOption, stopSignals, schemeOption } from './shared';
 
 const D = DEFAULT_PIPELINE;
+
+/**
+ * Weights to start a unified run from: a model directory's, or a unified checkpoint's best epoch (its live
+ * weights if no epoch finished). The caller disposes them.
+ */
+function startFrom(dir: string): MultiTaskStart {
+  if (hasCheckpoint(dir)) {
+    const c = loadCheckpoint<unknown>(dir, 'multitask');
+    const params = c.tensors.best ?? c.tensors.params ?? {};
+    for (const tensors of Object.values(c.tensors)) if (tensors !== params) for (const t of Object.values(tensors)) t.dispose();
+    return { params };
+  }
+  const model = loadModel(dir);
+  return { params: model.params, chars: model.chars };
+}
 
 export const mtlTrainCommand: Command = {
   name: 'mtl-train',
@@ -30,7 +47,7 @@ export const mtlTrainCommand: Command = {
     sampling: { type: 'string', description: 'corpus of each batch: proportional | uniform | temperature', default: D.sampling, valueName: 'S' },
     temperature: { type: 'string', description: 'temperature sampling: P(corpus) ∝ batches^(1/T)', default: String(D.temperature), valueName: 'T' },
     conventions: { type: 'string', description: "unified: probability that a batch trains its corpus' own emission layer (annotation convention) instead of the generic one; 0 = generic only", default: String(D.conventions), valueName: 'P' },
-    'init-from': { type: 'string', description: 'unified: start from the weights of this model directory (same corpora and character vocabulary), e.g. to add conventions to a trained tagger', valueName: 'DIR' },
+    'init-from': { type: 'string', description: "unified: start from the weights of this model directory, or the best epoch of this unified checkpoint (e.g. runs/default/unified), to add conventions to a trained tagger", valueName: 'DIR' },
     'fine-tune': { type: 'boolean', description: 'then fine-tune a new head per corpus on a copy of the encoder' },
     'fine-tune-epochs': { type: 'string', description: 'epochs of each fine-tuning', default: String(D.fineTuneEpochs), valueName: 'N' },
     'fine-tune-lr': { type: 'string', description: 'learning rate of the fine-tuning', default: String(D.fineTuneLr), valueName: 'X' },
@@ -78,11 +95,10 @@ export const mtlTrainCommand: Command = {
     );
     const initFrom = values['init-from'] as string | undefined;
     if (initFrom !== undefined && sharing !== 'unified') throw new UsageError('--init-from needs --sharing unified');
-    const startModel = initFrom === undefined ? undefined : loadModel(initFrom);
+    const start = initFrom === undefined ? undefined : startFrom(initFrom);
     const stop = stopSignals(progress);
     const name = sharing === 'unified' ? `unified:${names.join('+')}` : `mtl-${sharing}:${names.join('+')}`;
     const command = `metabioner mtl-train ${process.argv.slice(3).join(' ')}`.trim();
-    const start = startModel && { params: startModel.params, chars: startModel.chars };
     const result = await runMultiTaskPipeline(corpora, words, { name, trainedOn: names.map((n) => `${n}/train`), command }, options, {
       signal: stop.signal,
       workers,
@@ -92,7 +108,7 @@ export const mtlTrainCommand: Command = {
         else if (p.phase === 'eval' && p.develF1 !== undefined) progress.log(`${stage} epoch ${p.epoch}: loss ${p.loss.toFixed(4)}  mean devel F1 ${p.develF1.toFixed(4)}  (best ${p.bestDevelF1?.toFixed(4)})  ${p.elapsedSeconds.toFixed(0)} s`);
       },
     }, start);
-    startModel?.dispose();
+    if (start) for (const t of Object.values(start.params)) t.dispose();
     progress.done();
     stop.dispose();
     if (stop.paused()) {
