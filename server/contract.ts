@@ -36,7 +36,9 @@ const MAX_INT32 = 2 ** 31 - 1;
 const MAX_URI = 8192;
 const MAX_PATH = 4096;
 
-const uinteger = z.int().min(0).max(MAX_INT32);
+/** A whole number in [min, max]: the bounds are checked first, so that 1e308 is "too big", not "not an int". */
+const int = (min: number, max: number) => z.number().min(min).max(max).refine(Number.isInteger, 'must be a whole number');
+const uinteger = int(0, MAX_INT32);
 const position = z.object({ line: uinteger, character: uinteger });
 const range = z.object({ start: position, end: position });
 const uri = z
@@ -45,7 +47,7 @@ const uri = z
   .max(MAX_URI)
   .regex(/^[A-Za-z][A-Za-z0-9+.-]*:/, 'must be a URI (scheme:…)');
 const textDocument = z.object({ uri });
-const workDoneToken = z.union([z.int(), z.string().max(256)]).optional();
+const workDoneToken = z.union([int(-MAX_INT32 - 1, MAX_INT32), z.string().max(256)]).optional();
 const notReserved = [(s: string) => !isReservedKey(s), 'must not be a reserved name such as "constructor"'] as const;
 const filePath = z
   .string()
@@ -68,7 +70,6 @@ const jobId = z
   .max(128)
   .regex(/^[\w.-]+$/, 'must be a job id as the server gave it')
   .refine(...notReserved);
-const int = (min: number, max: number) => z.int().min(min).max(max);
 const seed = int(0, 2 ** 32 - 1);
 const workers = int(0, 256);
 
@@ -175,6 +176,27 @@ export const SCHEMAS = {
 
 export type Method = keyof typeof SCHEMAS;
 export type ParamsOf<M extends Method> = z.output<(typeof SCHEMAS)[M]>;
+
+/** A job's saved state (`<storage>/jobs/<id>/job.json`), read back when the server starts. */
+const savedJob = z.looseObject({
+  id: jobId,
+  kind: z.enum(['supervised', 'meta', 'multitask']),
+  params: startJob,
+  state: z.enum(['running', 'stopping', 'stopped', 'finished', 'failed']),
+  created: z.string().max(64),
+  metrics: z.looseObject({ step: z.number(), total: z.number(), loss: z.number(), elapsedSeconds: z.number() }).optional(),
+  modelPath: filePath.optional(),
+  error: z.string().optional(),
+  resumable: z.boolean(),
+});
+
+/** A saved job, checked (its parameters as a start request's), or why it is not usable: one line naming the field. */
+export function savedJobOf(raw: unknown): P.JobInfo | string {
+  const r = savedJob.safeParse(raw);
+  if (r.success) return r.data as P.JobInfo;
+  const issue = r.error.issues[0];
+  return oneLine(`${issue.path.join('.') || 'job'}: ${issue.message}`);
+}
 
 const initOptions = z.object({
   storageDir: filePath.optional(),

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../training/io/atomic';
+import { savedJobOf } from './contract';
 import type { JobInfo, JobMetrics, JobParams, Settings } from './protocol';
 import { jobCheckpointDir, jobKind } from './worker/job-kinds';
 import type { JobFault, JobOutput } from './worker/messages';
@@ -32,6 +33,8 @@ export interface JobManagerOptions {
 export class JobManager {
   private readonly jobs = new Map<string, JobInfo>();
   private readonly runs = new Map<string, WorkerRun<JobOutput>>();
+  /** Jobs whose job.json could not be used, and why (they are listed as failed and never resumed). */
+  private readonly broken = new Map<string, string>();
   private readonly root: string;
 
   constructor(
@@ -42,13 +45,23 @@ export class JobManager {
     this.root = path.join(storageDir, 'jobs');
     fs.mkdirSync(this.root, { recursive: true });
     for (const id of fs.readdirSync(this.root)) {
+      let raw: unknown;
       try {
-        const job = JSON.parse(fs.readFileSync(path.join(this.root, id, JOB_FILE), 'utf8')) as JobInfo;
-        if (job.state === 'running' || job.state === 'stopping') job.state = 'stopped';
-        this.jobs.set(job.id, job);
+        raw = JSON.parse(fs.readFileSync(path.join(this.root, id, JOB_FILE), 'utf8'));
       } catch {
-        // not a job folder
+        continue; // not a job folder
       }
+      // A job.json is checked like a start request: its parameters reach a worker again on resume, and its id names
+      // the folder it writes to. One that is not usable is listed as failed, and cannot be resumed.
+      const job = savedJobOf(raw);
+      if (typeof job === 'string' || job.id !== id) {
+        const why = typeof job === 'string' ? job : `id: "${job.id.slice(0, 40)}" is not the name of its folder`;
+        this.broken.set(id, `Job ${id} cannot be resumed: its ${JOB_FILE} is not valid (${why}).`);
+        this.jobs.set(id, { id, kind: 'supervised', params: { kind: 'supervised', corpora: [] }, state: 'failed', created: new Date(0).toISOString(), error: this.broken.get(id), resumable: false });
+        continue;
+      }
+      if (job.state === 'running' || job.state === 'stopping') job.state = 'stopped';
+      this.jobs.set(id, job);
     }
   }
 
@@ -98,6 +111,8 @@ export class JobManager {
 
   resume(id: string, wordsFrom: string, settings: JobSettings): JobInfo {
     const job = this.get(id);
+    const broken = this.broken.get(id);
+    if (broken) throw new Error(broken);
     if (this.runs.has(id)) throw new Error(`Job ${id} is already running.`);
     if (job.state === 'finished') throw new Error(`Job ${id} has finished; its model is ${job.modelPath}.`);
     this.launch(job, wordsFrom, settings);

@@ -100,3 +100,29 @@ test('a job-state write that fails is a warning, not an unhandled rejection: the
     process.off('unhandledRejection', onRejection);
   }
 });
+
+test('a job.json that is not valid (unbounded parameters, an id that is not its folder) is listed as failed and never resumed', () => {
+  const storageDir = path.join(tmp, 'tampered');
+  const folder = path.join(storageDir, 'jobs');
+  const save = (name: string, job: unknown) => {
+    fs.mkdirSync(path.join(folder, name), { recursive: true });
+    fs.writeFileSync(path.join(folder, name, 'job.json'), JSON.stringify(job));
+  };
+  const ok: P.JobInfo = { id: 'meta-20260101000000-abcd', kind: 'meta', params: { ...META }, state: 'running', created: '2026-01-01T00:00:00.000Z', resumable: true };
+  save(ok.id, ok);
+  save('huge', { ...ok, id: 'huge', params: { ...META, iterations: 1e308 } });
+  save('escape', { ...ok, id: '../../escape' });
+  save('garbage', [1, 2, 3]);
+  const { jobs } = manager(storageDir);
+  const listed = Object.fromEntries(jobs.list().map((j) => [j.id, j]));
+  assert.deepEqual(Object.keys(listed).sort(), ['escape', 'garbage', 'huge', ok.id]);
+  assert.equal(listed[ok.id].state, 'stopped', 'a job left running is listed as stopped');
+  assert.equal(listed.huge.state, 'failed');
+  assert.equal(listed.huge.error, 'Job huge cannot be resumed: its job.json is not valid (params.iterations: Too big: expected number to be <=1000000).');
+  assert.equal(listed.escape.error, 'Job escape cannot be resumed: its job.json is not valid (id: must be a job id as the server gave it).');
+  assert.match(listed.garbage.error!, /^Job garbage cannot be resumed: its job\.json is not valid \(job: Invalid input: expected object, received array\)\.$/);
+  for (const id of ['huge', 'escape', 'garbage']) {
+    assert.throws(() => jobs.resume(id, shippedModel, SETTINGS), new RegExp(`^Error: Job ${id} cannot be resumed`));
+  }
+  assert.equal(fs.existsSync(path.join(tmp, 'escape')), false);
+});
