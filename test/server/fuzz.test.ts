@@ -5,6 +5,7 @@
  * Each must end in a result or a clear error — one line, not an internal error — within a bound, and the
  * server must stay up, keep publishing and keep its label files well formed. The seed is printed; run again
  * with FUZZ_SEED=<seed> to replay a failure.
+ * FUZZ_RUNS sets the runs per property; FUZZ_REPORT=FILE appends {fuzz, seed, cases} as a JSON line.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -144,6 +145,8 @@ test(`every request of the contract with random parameters: a result or a clear 
     { seed, numRuns: RUNS * 4 },
   );
   t.diagnostic(`${cases} cases; errors by code: ${JSON.stringify(Object.fromEntries(codes))}`);
+  // For a report (docs/results/reliability.json): one JSON line per fuzz test.
+  if (process.env.FUZZ_REPORT) fs.appendFileSync(process.env.FUZZ_REPORT, JSON.stringify({ fuzz: 'lsp-requests', seed, cases, errors: Object.fromEntries(codes) }) + '\n');
 
   // Still serving: a change of the text document is published, and every brat line written is well formed.
   assert.equal((await answer(P.StatusRequest.method, undefined)).result && (await client().ready()).state, 'ready');

@@ -3,6 +3,7 @@
  * sentences and tokens (the tokenizer), CoNLL rows, CoNLL corpora and brat standoff files, with any Unicode.
  * Readers never fail on the engine's terms (only with their own format error), and every offset they give
  * slices the original text to the token or label it names. The seed is printed; FUZZ_SEED replays.
+ * FUZZ_RUNS sets the runs per property; FUZZ_REPORT=FILE appends {fuzz, seed, cases} as a JSON line.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -133,5 +134,7 @@ test(`brat standoff: any .ann content is read without failing, and a label added
 
 test('cases run', (t) => {
   t.diagnostic(`fast-check seed ${seed} (FUZZ_SEED=${seed} replays), ${cases} cases`);
+  // For a report (docs/results/reliability.json): one JSON line per fuzz test.
+  if (process.env.FUZZ_REPORT) fs.appendFileSync(process.env.FUZZ_REPORT, JSON.stringify({ fuzz: 'readers', seed, cases }) + '\n');
   assert.ok(cases >= 4 * RUNS);
 });
