@@ -19,4 +19,9 @@ if (stdio) {
   console.error = (...args: unknown[]) => connection.console.error(args.map(String).join(' '));
 }
 new MetaBioNerServer(connection);
+// A promise rejected with no handler is a bug of the server: logged with its stack (and so counted by the soak
+// test), not the end of the process with the user's open documents and running jobs.
+process.on('unhandledRejection', (reason: unknown) => {
+  connection.console.error(`MetaBioNER: unhandled rejection (a bug): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
 connection.listen();

@@ -154,7 +154,12 @@ export class MetaBioNerServer {
       if (this.phase !== 'running' || this.started) return;
       this.started = true;
       // As lsp-sample does: ask for configuration-change notifications, then pull the settings when told.
-      if (registerConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'metabioner' });
+      if (registerConfiguration) {
+        // A client may refuse (or not answer) the registration: the settings are then pulled as they are.
+        connection.client.register(DidChangeConfigurationNotification.type, { section: 'metabioner' }).catch((err: unknown) => {
+          connection.console.warn(`MetaBioNER: the client refused the configuration-change registration (${oneLine(err instanceof Error ? err.message : String(err))})`);
+        });
+      }
       void this.start();
     });
     connection.onDidChangeConfiguration(() => {

@@ -252,3 +252,20 @@ test('a label across a line break is refused and the .ann stays as it was (its b
   assert.equal(err.message, 'A label cannot cross a line break (a brat .ann file keeps each label on one line): select words within one line.');
   assert.equal(fs.existsSync(path.join(tmp, 'lines.ann')), false);
 });
+
+test('a client that declares dynamic registration but refuses it does not take the server down (it exited on the rejection)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-register-'));
+  // The test client answers client/registerCapability with MethodNotFound.
+  const c = await TestClient.start({ storageDir: path.join(dir, 'storage'), settings: { debounceMs: 0 }, workspaceCapabilities: { didChangeConfiguration: { dynamicRegistration: true } } });
+  try {
+    assert.equal((await c.ready()).state, 'ready');
+    const file = path.join(dir, 'doc.txt');
+    fs.writeFileSync(file, TEXT);
+    assert.ok((await c.open(file, TEXT).entities).entities.length > 0);
+    assert.equal((await c.connection.sendRequest(P.StatusRequest.type)).state, 'ready');
+    assert.ok(c.alive);
+  } finally {
+    assert.equal(await c.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -41,6 +41,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Run dist/server.js instead of the sources. */
   bundled?: boolean;
+  /** Client capabilities beyond the test client's own (merged into its workspace capabilities). */
+  workspaceCapabilities?: Record<string, unknown>;
   /** Largest file the server process may write, in KiB (`ulimit -f`): writes beyond fail with EFBIG, as on a full disk. */
   fileSizeLimitKiB?: number;
 }
@@ -123,7 +125,7 @@ export class TestClient {
       processId: process.pid,
       rootUri: null,
       workspaceFolders: workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })),
-      capabilities: { workspace: { configuration: true, applyEdit: true }, window: { workDoneProgress: true } },
+      capabilities: { workspace: { configuration: true, applyEdit: true, ...this.options.workspaceCapabilities }, window: { workDoneProgress: true } },
       initializationOptions: { storageDir: this.options.storageDir, settings: this.options.settings } satisfies P.InitializationOptions,
     });
     await this.connection.sendNotification(InitializedNotification.type, {});
