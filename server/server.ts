@@ -28,8 +28,8 @@ import { BackendInfo, initBackend } from '../training/engine/backend';
 import { processMemory } from '../training/engine/memory';
 import { EmbeddingTable } from '../training/embeddings/store';
 import { cacheDir } from '../training/io/paths';
-import { checkLabel, RejectionStore, StandoffEntity, StandoffFile } from './annotations';
-import { initializationOptions, InvalidParamsError, Method, oneLine, parseParams, ParamsOf, SCHEMAS } from './contract';
+import { checkLabel, MAX_LABEL, RejectionStore, StandoffFile } from './annotations';
+import { initializationOptions, InvalidParamsError, isReservedKey, Method, oneLine, parseParams, ParamsOf, SCHEMAS } from './contract';
 import { AnalysedDoc, analyse, DocSentence, sentencesIn } from './documents';
 import { IdleCollector } from './idle';
 import { JobManager } from './jobs';
@@ -56,8 +56,15 @@ interface DocState {
   /** Highest version published, so that an older result never replaces a newer one. */
   published: number;
   standoff?: StandoffFile;
-  /** Diagnostics of the stale labels last sent (their ids), so that they are sent again only when they change. */
-  staleLabels?: string;
+  /** The hidden labels last reported (see HiddenLabel), so that their diagnostics are sent again only when they change. */
+  hiddenLabels?: string;
+}
+
+/** A label of the user's file that is not shown, and why: a warning diagnostic at its offsets. */
+interface HiddenLabel {
+  start: number;
+  end: number;
+  message: string;
 }
 
 /** Entities with offsets into the document text, before they become LSP ranges. */
@@ -75,6 +82,9 @@ interface Found {
 function fail(message: string): never {
   throw new ResponseError(LSPErrorCodes.RequestFailed, oneLine(message));
 }
+
+/** A type or text of the user's file, cut for a message. */
+const short = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** Errors of the JavaScript engine itself: a bug of the server, whose text means nothing to the user. */
 const isBug = (err: unknown): boolean => err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError;
@@ -304,27 +314,21 @@ export class MetaBioNerServer {
     const settings = await this.settings.get();
     const a = analyse(doc, settings.maxDocumentMiB);
     s.analysed = a;
-    s.staleLabels = undefined;
+    s.hiddenLabels = undefined;
     this.sendDiagnostics(doc, a, []);
     return a;
   }
 
-  /** The document's problems (analysis) and its labels that no longer match the text (a warning each). */
-  private sendDiagnostics(doc: TextDocument, a: AnalysedDoc, stale: StandoffEntity[]): void {
+  /** The document's problems (analysis) and the labels of its file that are not shown (a warning each). */
+  private sendDiagnostics(doc: TextDocument, a: AnalysedDoc, hidden: HiddenLabel[]): void {
     const diagnostics: Diagnostic[] = a.problems.map((p) => ({
       range: { start: { line: p.line, character: 0 }, end: { line: p.line, character: Number.MAX_SAFE_INTEGER } },
       severity: p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
       source: 'MetaBioNER',
       message: p.message,
     }));
-    const file = this.states.get(doc.uri)?.standoff?.file;
-    for (const l of stale) {
-      diagnostics.push({
-        range: { start: doc.positionAt(l.start), end: doc.positionAt(l.end) },
-        severity: DiagnosticSeverity.Warning,
-        source: 'MetaBioNER',
-        message: oneLine(`Label ${l.id} (${l.type} "${l.text.length > 60 ? `${l.text.slice(0, 60)}…` : l.text}") in ${file ? path.basename(file) : 'the .ann file'} no longer matches the text at its offsets, so it is not shown: fix or remove it there.`, 1000),
-      });
+    for (const h of hidden) {
+      diagnostics.push({ range: { start: doc.positionAt(h.start), end: doc.positionAt(h.end) }, severity: DiagnosticSeverity.Warning, source: 'MetaBioNER', message: oneLine(h.message, 1000) });
     }
     void this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
   }
@@ -338,22 +342,36 @@ export class MetaBioNerServer {
 
   /** The user's labels: the .ann file's entities, or the CoNLL tag column. */
   private annotations(doc: TextDocument, a: AnalysedDoc): Found[] {
+    const hidden: HiddenLabel[] = [];
+    let labels: Found[];
     if (a.kind === 'conll') {
-      return a.sentences.flatMap((s) =>
+      labels = a.sentences.flatMap((s) =>
         spansFromTags(s.tags!).map((sp) => ({ start: s.tokens[sp.start].start, end: s.tokens[sp.end - 1].end, type: sp.type, confidence: 1, source: 'annotation' as const, id: `line:${s.lines![sp.start] + 1}`, sentence: s })),
       );
+    } else {
+      const file = this.standoff(doc);
+      if (!file) return [];
+      file.refresh();
+      const { entities, stale } = file.entities(a.text);
+      const name = path.basename(file.file);
+      for (const l of stale) {
+        hidden.push({ start: l.start, end: l.end, message: `Label ${l.id} (${short(l.type)} "${short(l.text)}") in ${name} no longer matches the text at its offsets, so it is not shown: fix or remove it there.` });
+      }
+      labels = entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
     }
-    const file = this.standoff(doc);
-    if (!file) return [];
-    file.refresh();
-    const { entities, stale } = file.entities(a.text);
+    // A type the client would use as a key of its tables (`constructor`) or that is far too long is not sent.
+    const shown = labels.filter((l) => {
+      if (!isReservedKey(l.type) && l.type.length <= MAX_LABEL) return true;
+      hidden.push({ start: l.start, end: l.end, message: `Label ${l.id} has the type "${short(l.type)}", which MetaBioNER does not show (${isReservedKey(l.type) ? 'a reserved name' : `longer than ${MAX_LABEL} characters`}): rename the type.` });
+      return false;
+    });
     const s = this.state(doc.uri);
-    const key = stale.map((l) => `${l.id}:${l.start}:${l.end}`).join(',');
-    if (s.analysed === a && key !== (s.staleLabels ?? '')) {
-      s.staleLabels = key;
-      this.sendDiagnostics(doc, a, stale);
+    const key = hidden.map((h) => `${h.start}:${h.end}:${h.message}`).join('\n');
+    if (s.analysed === a && key !== (s.hiddenLabels ?? '')) {
+      s.hiddenLabels = key;
+      this.sendDiagnostics(doc, a, hidden);
     }
-    return entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
+    return shown;
   }
 
   /**

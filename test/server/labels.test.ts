@@ -186,3 +186,26 @@ test('a brat label that no longer matches the text is not shown and is reported 
   const latest = client().received<{ uri: string; diagnostics: unknown[] }>({ method: 'textDocument/publishDiagnostics' }).filter((p) => p.uri === uri).at(-1);
   assert.deepEqual(latest?.diagnostics, []);
 });
+
+test('labels whose type is a reserved name (constructor, toString) or over 64 characters are not sent to the client, and are reported', async () => {
+  const file = path.join(tmp, 'hostile.txt');
+  const text = 'Cisplatin causes nephrotoxicity in mice.\n';
+  fs.writeFileSync(file, text);
+  const long = 'T'.repeat(70);
+  fs.writeFileSync(path.join(tmp, 'hostile.ann'), `T1\tconstructor 0 9\tCisplatin\nT2\ttoString 17 31\tnephrotoxicity\nT3\t${long} 35 39\tmice\nT4\tSpecies 35 39\tmice\n`);
+  const warned = client().waitFor<{ uri: string; diagnostics: { message: string }[] }>({ method: 'textDocument/publishDiagnostics' }, (p) => p.uri.endsWith('/hostile.txt') && p.diagnostics.length > 0);
+  const { entities } = client().open(file);
+  assert.deepEqual((await entities).entities.filter((e) => e.source === 'annotation').map((e) => [e.id, e.type]), [['T4', 'Species']]);
+  assert.deepEqual((await warned).diagnostics.map((d) => d.message), [
+    'Label T1 has the type "constructor", which MetaBioNER does not show (a reserved name): rename the type.',
+    'Label T2 has the type "toString", which MetaBioNER does not show (a reserved name): rename the type.',
+    `Label T3 has the type "${'T'.repeat(60)}…", which MetaBioNER does not show (longer than 64 characters): rename the type.`,
+  ]);
+  // The same in a CoNLL file's tag column.
+  const conll = path.join(tmp, 'hostile.conll');
+  fs.writeFileSync(conll, 'Cisplatin\tB-constructor\ncauses\tO\nmice\tB-Species\n');
+  const conllWarned = client().waitFor<{ uri: string; diagnostics: { message: string }[] }>({ method: 'textDocument/publishDiagnostics' }, (p) => p.uri.endsWith('/hostile.conll') && p.diagnostics.length > 0);
+  const c = client().open(conll, undefined, 'conll');
+  assert.deepEqual((await c.entities).entities.filter((e) => e.source === 'annotation').map((e) => e.type), ['Species']);
+  assert.deepEqual((await conllWarned).diagnostics.map((d) => d.message), ['Label line:1 has the type "constructor", which MetaBioNER does not show (a reserved name): rename the type.']);
+});
