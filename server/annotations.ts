@@ -12,6 +12,9 @@ export interface StandoffEntity {
   text: string;
 }
 
+/** The largest .ann file read (a brat file of a long abstract is a few KiB; 16 MiB is ~400,000 labels). */
+export const MAX_ANN_BYTES = 16 * 2 ** 20;
+
 /** The longest label (entity type name): it becomes a brat type, a CoNLL tag and a tag of adapted models. */
 export const MAX_LABEL = 64;
 
@@ -87,9 +90,13 @@ export class StandoffFile {
 
   private diskContent(): string {
     try {
+      const size = fs.statSync(this.file).size;
+      if (size > MAX_ANN_BYTES) throw new Error(`${path.basename(this.file)} has ${(size / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_ANN_BYTES / 2 ** 20} MiB of labels MetaBioNER reads`);
       return fs.readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return '';
+      if (code) throw new Error(`${path.basename(this.file)} cannot be read (${code})`);
       throw err;
     }
   }

@@ -349,15 +349,22 @@ export class MetaBioNerServer {
         spansFromTags(s.tags!).map((sp) => ({ start: s.tokens[sp.start].start, end: s.tokens[sp.end - 1].end, type: sp.type, confidence: 1, source: 'annotation' as const, id: `line:${s.lines![sp.start] + 1}`, sentence: s })),
       );
     } else {
-      const file = this.standoff(doc);
-      if (!file) return [];
-      file.refresh();
-      const { entities, stale } = file.entities(a.text);
-      const name = path.basename(file.file);
-      for (const l of stale) {
-        hidden.push({ start: l.start, end: l.end, message: `Label ${l.id} (${short(l.type)} "${short(l.text)}") in ${name} no longer matches the text at its offsets, so it is not shown: fix or remove it there.` });
+      if (!doc.uri.startsWith('file:')) return [];
+      try {
+        const file = this.standoff(doc)!;
+        file.refresh();
+        const { entities, stale } = file.entities(a.text);
+        const name = path.basename(file.file);
+        for (const l of stale) {
+          hidden.push({ start: l.start, end: l.end, message: `Label ${l.id} (${short(l.type)} "${short(l.text)}") in ${name} no longer matches the text at its offsets, so it is not shown: fix or remove it there.` });
+        }
+        labels = entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
+      } catch (err) {
+        // An .ann that cannot be read (too large, a folder, no permission) hides its labels, not the predictions.
+        this.state(doc.uri).standoff = undefined;
+        hidden.push({ start: 0, end: 0, message: `${err instanceof Error ? err.message : String(err)}: its labels are not shown.` });
+        labels = [];
       }
-      labels = entities.map((e) => ({ ...e, confidence: 1, source: 'annotation' as const }));
     }
     // A type the client would use as a key of its tables (`constructor`) or that is far too long is not sent.
     const shown = labels.filter((l) => {

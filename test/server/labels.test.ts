@@ -209,3 +209,22 @@ test('labels whose type is a reserved name (constructor, toString) or over 64 ch
   assert.deepEqual((await c.entities).entities.filter((e) => e.source === 'annotation').map((e) => e.type), ['Species']);
   assert.deepEqual((await conllWarned).diagnostics.map((d) => d.message), ['Label line:1 has the type "constructor", which MetaBioNER does not show (a reserved name): rename the type.']);
 });
+
+test('an .ann that cannot be read (a folder, over 16 MiB) hides only its labels: predictions are still shown, the reason is a diagnostic', async () => {
+  const text = 'Cisplatin causes nephrotoxicity in mice.\n';
+  for (const [name, make, reason] of [
+    ['folder', (ann: string) => fs.mkdirSync(ann), 'folder.ann cannot be read (EISDIR): its labels are not shown.'],
+    ['huge', (ann: string) => fs.writeFileSync(ann, `T1\tChemical 0 9\tCisplatin\n${'#'.repeat(17 * 2 ** 20)}\n`), 'huge.ann has 17.0 MiB, more than the 16 MiB of labels MetaBioNER reads: its labels are not shown.'],
+  ] as const) {
+    const file = path.join(tmp, `${name}.txt`);
+    fs.writeFileSync(file, text);
+    make(path.join(tmp, `${name}.ann`));
+    const warned = client().waitFor<{ uri: string; diagnostics: { message: string }[] }>({ method: 'textDocument/publishDiagnostics' }, (p) => p.uri.endsWith(`/${name}.txt`) && p.diagnostics.length > 0);
+    const { uri, entities } = client().open(file);
+    const shown = (await entities).entities;
+    assert.ok(shown.some((e) => e.source === 'prediction' && e.type === 'Chemical'), 'predictions are shown');
+    assert.ok(!shown.some((e) => e.source === 'annotation'));
+    assert.deepEqual((await warned).diagnostics.map((d) => d.message), [reason]);
+    await assert.rejects(request(P.AddAnnotationRequest.type, { textDocument: { uri }, range: client().rangeOf(uri, 'mice'), type: 'Species' }), new RegExp(reason.split(':')[0].replace(/[.()]/g, '\\$&')));
+  }
+});
