@@ -584,9 +584,9 @@ export class MetaBioNerServer {
     const start = doc.offsetAt(range.start);
     const end = doc.offsetAt(range.end);
     const hit = r?.found.find((f) => f.start === start && f.end === end);
-    if (!hit) fail(`There is no prediction at line ${range.start.line + 1}, characters ${range.start.character}–${range.end.character}.`);
-    if (hit!.source !== 'prediction') fail(`That is already your label ${hit!.id ?? ''}; remove it to change it.`);
-    return { ...hit!, a: r!.a };
+    if (!r || !hit) fail(`There is no prediction at line ${range.start.line + 1}, characters ${range.start.character}–${range.end.character}.`);
+    if (hit.source !== 'prediction') fail(`That is already your label ${hit.id ?? ''}; remove it to change it.`);
+    return { ...hit, a: r.a };
   }
 
   private async accept(uri: string, range: Range): Promise<P.AnnotationResult> {
