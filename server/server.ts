@@ -738,8 +738,12 @@ export class MetaBioNerServer {
     const settings = await this.settings.get();
     let folders = this.workspaceFolders;
     if (this.askWorkspaceFolders) {
-      const current = await this.connection.workspace.getWorkspaceFolders().catch(() => null);
-      if (current) folders = current.flatMap((f) => (f.uri.startsWith('file:') ? [fileURLToPath(f.uri)] : []));
+      // The current folders (they change while the server runs); a client that does not answer within 2 s gets the initial ones.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)));
+      const current = await Promise.race([this.connection.workspace.getWorkspaceFolders().catch(() => null), late]);
+      clearTimeout(timer);
+      if (current) folders = current.flatMap((f) => (typeof f?.uri === 'string' && f.uri.startsWith('file:') ? [fileURLToPath(f.uri)] : []));
     }
     const real = (p: string) => {
       try {

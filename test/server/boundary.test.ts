@@ -269,3 +269,26 @@ test('a client that declares dynamic registration but refuses it does not take t
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('corpus folders in the workspace folders are read, those the client reports later too; others are not', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-workspace-'));
+  const corpus = (root: string) => {
+    fs.mkdirSync(path.join(root, 'C'), { recursive: true });
+    for (const split of ['train', 'devel', 'test']) fs.writeFileSync(path.join(root, 'C', `${split}.tsv`), 'Cisplatin\tB-Chemical\n');
+    return root;
+  };
+  const first = corpus(path.join(dir, 'first'));
+  const added = corpus(path.join(dir, 'added'));
+  const c = TestClient.spawn({ storageDir: path.join(dir, 'storage'), settings: { debounceMs: 0 }, workspaceCapabilities: { workspaceFolders: true } });
+  try {
+    await c.initialize([first]);
+    await c.ready();
+    assert.deepEqual((await c.connection.sendRequest(P.CorporaRequest.type, { corporaRoot: first })).corpora, ['C']);
+    assert.match((await refusal(P.CorporaRequest.type, { corporaRoot: added }, c)).message, /is outside the workspace folders/);
+    c.workspaceFolders = [first, added]; // a folder added to the workspace
+    assert.deepEqual((await c.connection.sendRequest(P.CorporaRequest.type, { corporaRoot: path.join(added, '.') })).corpora, ['C']);
+  } finally {
+    assert.equal(await c.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -60,6 +60,8 @@ export class TestClient {
   /** The exit code of the server process, once it has exited. */
   readonly exited: Promise<number | null>;
   stderr = '';
+  /** The workspace folders the client reports (workspace/workspaceFolders); a test may change them. */
+  workspaceFolders: string[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -85,6 +87,7 @@ export class TestClient {
     this.connection.onNotification('window/logMessage', () => undefined);
     this.connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => options.settings ?? {}));
     this.connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+    this.connection.onRequest('workspace/workspaceFolders', () => this.workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })));
     this.connection.onRequest(ApplyWorkspaceEditRequest.type, (p: ApplyWorkspaceEditParams) => {
       for (const [uri, edits] of Object.entries(p.edit.changes ?? {})) {
         const doc = this.docs.get(uri);
@@ -121,6 +124,7 @@ export class TestClient {
 
   /** The initialize request and the initialized notification, as a client sends them first. */
   async initialize(workspaceFolders: string[] = []): Promise<void> {
+    this.workspaceFolders = workspaceFolders;
     await this.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
