@@ -9,6 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { CorpusFormatError } from '../../training/data/conll';
+import { EmbeddingFormatError } from '../../training/embeddings/store';
+import { UsageError } from '../../training/cli/command';
+import { exitCodeOf, reportOf } from '../../training/cli/errors';
+import { ModelFormatError } from '../../training/model/model-io';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
@@ -106,4 +111,16 @@ test('every command of the CLI is covered above', () => {
   assert.equal(help.code, 0);
   const commands = [...help.stdout.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]);
   assert.deepEqual(commands.sort(), Object.keys(CASES).sort());
+});
+
+test('the policy itself: the user\'s errors are exit 2 and one line, the engine\'s errors a bug with its stack trace and exit 1', () => {
+  const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x.txt'"), { code: 'ENOENT' });
+  for (const err of [new UsageError('--k takes positive integers'), new ModelFormatError('m', 'manifest.json: shape.hidden: …'), new CorpusFormatError('c.tsv', 3, 'bad\nline'), new EmbeddingFormatError('v.bin', 'bad magic'), enoent]) {
+    assert.equal(exitCodeOf(err), 2, String(err));
+    assert.match(reportOf(err), /^metabioner: [^\n]+$/);
+  }
+  for (const err of [new TypeError("Cannot read properties of undefined (reading 'x')"), new RangeError('Invalid array length'), new Error('plain'), 'a string thrown']) {
+    assert.equal(exitCodeOf(err), 1, String(err));
+    if (err instanceof Error) assert.match(reportOf(err), /^metabioner: \w*Error: .*\n\s+at /);
+  }
 });
