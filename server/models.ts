@@ -25,7 +25,11 @@ export class ModelHost {
   /** Bumped on every change of the active model (for caches). */
   generation = 0;
 
-  constructor(private readonly storageDir: string) {
+  /** `onWarning`: something the user should know that did not stop the change (the history could not be saved). */
+  constructor(
+    private readonly storageDir: string,
+    private readonly onWarning: (message: string) => void = () => undefined,
+  ) {
     try {
       const saved = JSON.parse(fs.readFileSync(this.indexFile, 'utf8')) as HistoryFile;
       if (Array.isArray(saved.history)) this.history = saved.history.filter((d) => typeof d === 'string');
@@ -125,7 +129,12 @@ export class ModelHost {
     this.current = model;
     this.loadError = undefined;
     this.generation++;
-    writeFileAtomic(this.indexFile, JSON.stringify({ history: this.history } satisfies HistoryFile, null, 1) + '\n');
+    // The model is active either way: a history that cannot be saved (disk full) only costs the next start its memory.
+    try {
+      writeFileAtomic(this.indexFile, JSON.stringify({ history: this.history } satisfies HistoryFile, null, 1) + '\n');
+    } catch (err) {
+      this.onWarning(`The model history could not be saved to ${path.basename(this.indexFile)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the model is active now, but after a restart the server starts with the one saved before.`);
+    }
   }
 
   dispose(): void {

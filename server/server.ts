@@ -222,7 +222,11 @@ export class MetaBioNerServer {
   private initialize(options: P.InitializationOptions, pull: boolean): InitializeResult {
     if (options.storageDir) this.storageDir = path.resolve(options.storageDir);
     this.settings = new SettingsSource(this.connection, pull, options.settings);
-    this.models = new ModelHost(this.storageDir);
+    const warn = (message: string) => {
+      this.connection.console.warn(`MetaBioNER: ${message}`);
+      this.showMessage(MessageType.Warning, message);
+    };
+    this.models = new ModelHost(this.storageDir, warn);
     this.rejections = new RejectionStore(path.join(this.storageDir, 'rejections.json'));
     this.jobs = new JobManager(this.storageDir, {
       onState: (job) => {
@@ -230,10 +234,7 @@ export class MetaBioNerServer {
         void this.connection.sendNotification(P.JobStateNotification.type, job);
       },
       onMetrics: (id, metrics) => void this.connection.sendNotification(P.JobMetricsNotification.type, { id, metrics }),
-      onWarning: (message) => {
-        this.connection.console.warn(`MetaBioNER: ${message}`);
-        this.showMessage(MessageType.Warning, message);
-      },
+      onWarning: warn,
     });
     return {
       capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },

@@ -61,6 +61,27 @@ test('a label write that fails (file size limit, as a full disk) leaves the .ann
   }
 });
 
+test('a model change whose history cannot be saved still happens, and the user is warned (the request used to fail after the switch)', async () => {
+  const dir = path.join(tmp, 'history');
+  const c = await TestClient.start({ storageDir: path.join(dir, 'storage'), settings: { debounceMs: 0 } });
+  try {
+    assert.equal((await c.ready()).state, 'ready');
+    const index = path.join(dir, 'storage', 'models', 'index.json');
+    fs.rmSync(index, { force: true });
+    fs.mkdirSync(path.join(index, 'in-the-way'), { recursive: true }); // renaming the new index over it fails
+    const shipped = path.resolve(__dirname, '..', '..', 'models', 'default');
+    const warned = c.next<{ type: number; message: string }>({ method: 'window/showMessage' });
+    const used = await c.connection.sendRequest(P.UseModelRequest.type, { path: shipped });
+    assert.equal(used.path, shipped);
+    const warning = await warned;
+    assert.equal(warning.type, 2);
+    assert.match(warning.message, /^MetaBioNER: The model history could not be saved to index\.json \((EISDIR|ENOTEMPTY|EEXIST)\): the model is active now, but after a restart the server starts with the one saved before\.$/);
+    assert.equal((await c.connection.sendRequest(P.StatusRequest.type)).state, 'ready');
+  } finally {
+    assert.equal(await c.stop(), 0);
+  }
+});
+
 /** Starts the writer, waits until it writes, lets it run for `ms`, kills it with SIGKILL. */
 function killWhileWriting(mode: 'labels' | 'model', target: string, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {

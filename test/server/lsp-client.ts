@@ -85,6 +85,7 @@ export class TestClient {
     }
     this.connection.onNotification('$/progress', record('$/progress'));
     this.connection.onNotification('window/logMessage', () => undefined);
+    this.connection.onNotification('window/showMessage', record('window/showMessage'));
     this.connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => options.settings ?? {}));
     this.connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
     this.connection.onRequest('workspace/workspaceFolders', () => this.workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })));
