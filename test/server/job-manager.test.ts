@@ -25,18 +25,25 @@ function manager(storageDir: string, options?: JobManagerOptions) {
   const states: P.JobInfo[] = [];
   const warnings: string[] = [];
   const waiting: { id: string; resolve: (j: P.JobInfo) => void }[] = [];
+  const metricWaiters: { id: string; step: number; resolve: () => void }[] = [];
   const events: JobEvents = {
     onState: (job) => {
       states.push(job);
       if (job.state === 'running' || job.state === 'stopping') return;
       for (const w of waiting.filter((x) => x.id === job.id)) w.resolve(job);
     },
-    onMetrics: () => undefined,
+    onMetrics: (id, metrics) => {
+      for (const w of metricWaiters.filter((x) => x.id === id && metrics.step >= x.step)) {
+        metricWaiters.splice(metricWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    },
     onWarning: (m) => warnings.push(m),
   };
   const jobs = new JobManager(storageDir, events, options);
   const ended = (id: string) => new Promise<P.JobInfo>((resolve) => waiting.push({ id, resolve }));
-  return { jobs, states, warnings, ended };
+  const reached = (id: string, step: number) => new Promise<void>((resolve) => metricWaiters.push({ id, step, resolve }));
+  return { jobs, states, warnings, ended, reached };
 }
 
 test('a worker crashing mid-job (fault handed over as worker data) fails that job with a clear error; a server resumes it and it finishes', async () => {
@@ -125,4 +132,25 @@ test('a job.json that is not valid (unbounded parameters, an id that is not its 
     assert.throws(() => jobs.resume(id, shippedModel, SETTINGS), new RegExp(`^Error: Job ${id} cannot be resumed`));
   }
   assert.equal(fs.existsSync(path.join(tmp, 'escape')), false);
+});
+
+test('a corrupt checkpoint is refused with its reason when a job resumes, never resumed from', async () => {
+  const storageDir = path.join(tmp, 'corrupt-checkpoint');
+  const { jobs, ended, reached } = manager(storageDir);
+  const job = jobs.start({ ...META, iterations: 5000 }, fixtures, shippedModel, SETTINGS);
+  await reached(job.id, 2);
+  const stopped = await jobs.stop(job.id);
+  assert.equal(stopped.state, 'stopped');
+  assert.ok(stopped.resumable);
+  const tensors = path.join(storageDir, 'jobs', job.id, 'checkpoint', 'tensors.bin');
+  const bytes = fs.readFileSync(tensors);
+  bytes[bytes.length >> 1] ^= 0xff;
+  fs.writeFileSync(tensors, bytes);
+  const end = ended(job.id);
+  jobs.resume(job.id, shippedModel, SETTINGS);
+  const failed = await end;
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error!, /checkpoint.*tensors\.bin does not match its checksum/);
+  assert.equal(failed.modelPath, undefined);
+  assert.equal(fs.existsSync(path.join(storageDir, 'jobs', job.id, 'model')), false, 'nothing was trained from it');
 });
