@@ -42,6 +42,8 @@ import { CancelledError, WorkerRun } from './worker/spawn';
 
 /** Documents with more sentences than this get their visible sentences tagged and published first. */
 const VISIBLE_FIRST_SENTENCES = 100;
+/** Few-shot adaptation runs on a selection's labelled sentences: at most this many (each epoch passes over all). */
+const MAX_SUPPORT_SENTENCES = 1000;
 /** Documents the client described before opening them (visible ranges) are remembered up to this many. */
 const MAX_UNOPENED_STATES = 1024;
 /** Assumed visible part of a document the client has not described: its first lines. */
@@ -635,6 +637,9 @@ export class MetaBioNerServer {
       }
     }
     if (!support.some((s) => s.tags.some((t) => t !== 'O'))) fail(`The ${support.length} annotated sentences in the selection hold no entity: there is nothing to adapt to.`);
+    if (support.length > MAX_SUPPORT_SENTENCES) {
+      fail(`The selection holds ${support.length} annotated sentences; few-shot adaptation takes at most ${MAX_SUPPORT_SENTENCES} (select fewer, or train on a corpus with a training job).`);
+    }
     return support;
   }
 

@@ -228,3 +228,15 @@ test('an .ann that cannot be read (a folder, over 16 MiB) hides only its labels:
     await assert.rejects(request(P.AddAnnotationRequest.type, { textDocument: { uri }, range: client().rangeOf(uri, 'mice'), type: 'Species' }), new RegExp(reason.split(':')[0].replace(/[.()]/g, '\\$&')));
   }
 });
+
+test('adaptation on more than 1000 labelled sentences is refused before a worker starts (a selection of a whole corpus would run for hours)', async () => {
+  const file = path.join(tmp, 'many.conll');
+  fs.writeFileSync(file, Array.from({ length: 1001 }, () => 'Cisplatin\tB-Chemical\nworks\tO\n').join('\n'));
+  const { uri, entities } = client().open(file, undefined, 'conll');
+  await entities;
+  const whole = { start: { line: 0, character: 0 }, end: { line: 3004, character: 0 } };
+  await assert.rejects(
+    request(P.AdaptRequest.type, { textDocument: { uri }, range: whole }),
+    /The selection holds 1001 annotated sentences; few-shot adaptation takes at most 1000 \(select fewer, or train on a corpus with a training job\)\./,
+  );
+});
