@@ -68,7 +68,7 @@ const label = z.string().refine(isUsableLabel, { error: (issue) => `"${shown(iss
 const jobId = z
   .string()
   .max(128)
-  .regex(/^[\w.-]+$/, 'must be a job id as the server gave it')
+  .regex(/^[A-Za-z0-9][\w.-]*$/, 'must be a job id as the server gave it')
   .refine(...notReserved);
 const seed = int(0, 2 ** 32 - 1);
 const workers = int(0, 256);

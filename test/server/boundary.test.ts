@@ -115,7 +115,7 @@ test('numeric options are bounded: hardness and training jobs with -1, 1e308 or 
   await invalid(P.StartJobRequest.type, { kind: 'multitask', corpora: ['NCBI-disease', 'BC2GM'], slicingRate: 2 }, /slicingRate/);
   await invalid(P.StartJobRequest.type, { kind: 'nothing' }, /kind/);
   for (const target of ['__proto__', 'constructor', 'toString']) await invalid(P.StartJobRequest.type, { kind: 'meta', method: 'maml', target }, /target: must be a target domain/);
-  for (const id of ['__proto__', 'constructor', '../x']) await invalid(P.StopJobRequest.type, { id }, /^[^:]+: id: /);
+  for (const id of ['__proto__', 'constructor', '../x', '..', '.']) await invalid(P.StopJobRequest.type, { id }, /^[^:]+: id: /);
   assert.deepEqual(await request(P.ListJobsRequest.type, undefined), []);
   assert.deepEqual(fs.readdirSync(path.join(tmp, 'storage', 'jobs')), []);
 });
