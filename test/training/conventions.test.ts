@@ -12,6 +12,9 @@ import { EmbeddingTable } from '../../training/embeddings/store';
 import { loadModel, ModelFormatError } from '../../training/model/model-io';
 import { MultiTaskCorpus, trainMultiTask, unifiedCorpora } from '../../training/multitask/mtl-train';
 import { UNIFIED_TYPE_MAPS } from '../../training/multitask/type-map';
+import { encode, labelLoss, Params } from '../../training/model/tagger';
+import { allowedMask } from '../../training/train/labels';
+import { disposeGrads, lossAndGrads, pick } from '../../training/train/step';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metabioner-conventions-'));
 let words: EmbeddingTable;
@@ -60,6 +63,14 @@ test('unified tagger with conventions: each corpus trains its own emission layer
   assert.deepEqual(loaded.predict(sentences), inMemoryGeneric, 'without a convention: the generic tagger');
   assert.deepEqual(loaded.convention('NCBI-disease').predict(sentences), inMemory);
   assert.throws(() => loaded.convention('S800'), /Unknown convention "S800"/);
+  // Gradients over every encoder and decoder weight (as task hardness takes them): the conventions' layers,
+  // which the generic loss does not read, get none instead of breaking the step.
+  const batch = loaded.featurizer.batch(sentences.slice(0, 4));
+  const items = corpora[0].devel.slice(0, 4).map((sentence) => ({ sentence, annotatedTypes: corpora[0].types, corpus: corpora[0].name }));
+  const { grads } = lossAndGrads(() => labelLoss(loaded.params as Params, encode(loaded.params as Params, loaded.shape, batch, { training: false, dropout: 0 }), batch, allowedMask(items, loaded.tagSet, batch)), pick(loaded.params, ['enc.', 'dec.']));
+  assert.ok(grads['dec.out.W'] && grads['enc.lstm0.fwd.Wx']);
+  assert.ok(!Object.keys(grads).some((n) => n.includes('@')), Object.keys(grads).join(', '));
+  disposeGrads(grads);
   loaded.dispose();
   const ncbiModel = loadModel(dir, { convention: 'NCBI-disease' });
   assert.deepEqual(ncbiModel.predict(sentences), inMemory);

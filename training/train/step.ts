@@ -11,7 +11,10 @@ export function pick(vars: Variables, prefixes: readonly string[]): Variables {
   return out;
 }
 
-/** Loss and gradients of f with respect to `wrt`; nothing else stays allocated. */
+/**
+ * Loss and gradients of f with respect to `wrt`; nothing else stays allocated. A parameter f does not read (e.g.
+ * another corpus' convention layer of a unified model) has no gradient and no entry.
+ */
 export function lossAndGrads(f: () => tf.Scalar, wrt: Variables): { loss: number; grads: Record<string, tf.Tensor> } {
   const names = Object.keys(wrt);
   const { value, grads } = tf.variableGrads(f, names.map((n) => wrt[n]));
@@ -19,7 +22,10 @@ export function lossAndGrads(f: () => tf.Scalar, wrt: Variables): { loss: number
   value.dispose();
   // variableGrads keys gradients by variable name; map them back to our parameter names.
   const byName: Record<string, tf.Tensor> = {};
-  for (const n of names) byName[n] = grads[wrt[n].name];
+  for (const n of names) {
+    const g = grads[wrt[n].name] as tf.Tensor | null | undefined;
+    if (g) byName[n] = g;
+  }
   return { loss, grads: byName };
 }
 
