@@ -6,6 +6,13 @@ import { loadModel, readModelInfo } from '../training/model/model-io';
 import type { NerModel } from '../training/model/ner-model';
 import type { ModelSummary } from './protocol';
 
+/** A model loaded for activation: in the convention asked for if it has it, with the list of those it has. */
+interface Loaded {
+  model: NerModel;
+  convention: string | undefined;
+  conventions: string[];
+}
+
 interface HistoryFile {
   /** Model directories in the order they became active; the last one is active. */
   history: string[];
@@ -24,6 +31,12 @@ export class ModelHost {
   loadError: string | undefined;
   /** Bumped on every change of the active model (for caches). */
   generation = 0;
+  /** The `convention` setting ('' = the generic layer). */
+  private convention = '';
+  /** The convention the active model tags in, if it has the one asked for. */
+  activeConvention: string | undefined;
+  /** The conventions the active model has. */
+  private conventions: string[] = [];
 
   /** `onWarning`: something the user should know that did not stop the change (the history could not be saved). */
   constructor(
@@ -42,8 +55,9 @@ export class ModelHost {
     return path.join(this.storageDir, 'models', 'index.json');
   }
 
-  /** Loads the model `preferred` names, else the last active one, else the shipped one. */
-  start(preferred: string): void {
+  /** Loads the model `preferred` names, else the last active one, else the shipped one, in `convention` if it has it. */
+  start(preferred: string, convention = ''): void {
+    this.convention = convention;
     const dir = preferred ? path.resolve(preferred) : (this.history[this.history.length - 1] ?? defaultModelDir());
     try {
       this.activate(dir);
@@ -101,32 +115,54 @@ export class ModelHost {
 
   /** Loads `dir` and makes it the active model (the previous one stays in the history). Throws if unusable. */
   activate(dir: string): ModelSummary {
-    const model = this.load(dir);
+    const loaded = this.load(dir);
     if (this.history[this.history.length - 1] !== dir) this.history.push(dir);
-    this.swap(model);
+    this.swap(loaded);
     return this.summary() as ModelSummary;
+  }
+
+  /**
+   * Tags in another annotation convention from now on: the active model is loaded again in it. Returns why
+   * the active model cannot (it has no such convention; it then tags with its generic layer).
+   */
+  setConvention(convention: string): string | undefined {
+    this.convention = convention;
+    const dir = this.history[this.history.length - 1];
+    if (this.current && dir) this.swap(this.load(dir));
+    return this.conventionProblem();
+  }
+
+  /** Why the `convention` setting is not in effect, if it is not. */
+  conventionProblem(): string | undefined {
+    if (!this.convention || !this.current || this.activeConvention === this.convention) return undefined;
+    const known = this.conventions;
+    return `The active model has no "${this.convention}" annotation convention (${known.length ? `it has ${known.join(', ')}` : 'it has none'}); it tags with its generic layer.`;
   }
 
   /** Back to the model active before the last change. */
   undo(): ModelSummary {
     if (this.history.length < 2) throw new Error('There is no earlier model to go back to.');
     const previous = this.history[this.history.length - 2];
-    const model = this.load(previous);
+    const loaded = this.load(previous);
     this.history.pop();
-    this.swap(model);
+    this.swap(loaded);
     return this.summary() as ModelSummary;
   }
 
-  private load(dir: string): NerModel {
-    const model = loadModel(dir);
+  private load(dir: string): Loaded {
+    const conventions = readModelInfo(dir).info.conventions ?? [];
+    const convention = this.convention && conventions.includes(this.convention) ? this.convention : undefined;
+    const model = loadModel(dir, { convention });
     model.predict([['Warm', 'up', '.']]); // the first call compiles the backend's kernels: not on a user's document
     this.names.set(dir, { name: model.info.name, types: model.types });
-    return model;
+    return { model, convention, conventions };
   }
 
-  private swap(model: NerModel): void {
+  private swap(loaded: Loaded): void {
     this.current?.dispose();
-    this.current = model;
+    this.current = loaded.model;
+    this.activeConvention = loaded.convention;
+    this.conventions = loaded.conventions;
     this.loadError = undefined;
     this.generation++;
     // The model is active either way: a history that cannot be saved (disk full) only costs the next start its memory.

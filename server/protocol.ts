@@ -39,6 +39,11 @@ export interface Settings {
   adaptLearningRate: number;
   /** Worker threads for training and tagging; 0 = every core. */
   workers: number;
+  /**
+   * Tag in this corpus' annotation convention when the active model has it (a unified model trained with
+   * per-corpus conventions, e.g. the shipped one: "LINNAEUS"); empty: the model's generic layer.
+   */
+  convention: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -51,6 +56,7 @@ export const DEFAULT_SETTINGS: Settings = {
   adaptEpochs: 30,
   adaptLearningRate: 0.05,
   workers: 0,
+  convention: '',
 };
 
 /**

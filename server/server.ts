@@ -120,7 +120,7 @@ export class MetaBioNerServer {
   private readonly tagger = new SentenceTagger(
     undefined,
     new TagPoolHost({
-      model: () => (this.models?.model ? { dir: this.models.activeDir, generation: this.models.generation } : undefined),
+      model: () => (this.models?.model ? { dir: this.models.activeDir, generation: this.models.generation, convention: this.models.activeConvention } : undefined),
       workers: async () => (await this.settings.get()).workers,
       backend: () => this.backend?.name,
       log: (message) => this.connection.console.info(`MetaBioNER: ${message}`),
@@ -266,7 +266,9 @@ export class MetaBioNerServer {
     try {
       const settings = await this.settings.get();
       this.backend = await initBackend(settings.backend);
-      this.models.start(settings.modelPath);
+      this.models.start(settings.modelPath, settings.convention);
+      const problem = this.models.conventionProblem();
+      if (problem) this.showMessage(MessageType.Warning, problem);
     } catch (err) {
       this.models.loadError = (err as Error).message;
     }
@@ -282,6 +284,15 @@ export class MetaBioNerServer {
     if (after.modelPath && after.modelPath !== before.modelPath) {
       try {
         this.models.activate(path.resolve(after.modelPath));
+      } catch (err) {
+        this.showMessage(MessageType.Error, (err as Error).message);
+      }
+      this.setStatus(this.currentStatus());
+    }
+    if (after.convention !== before.convention) {
+      try {
+        const problem = this.models.setConvention(after.convention);
+        if (problem) this.showMessage(MessageType.Warning, problem);
       } catch (err) {
         this.showMessage(MessageType.Error, (err as Error).message);
       }
@@ -652,7 +663,7 @@ export class MetaBioNerServer {
     progress.begin('MetaBioNER: adapting', 0, `${support.length} sentences`, true);
     const run = new WorkerRun<AdaptOutput>(
       'adaptation',
-      { kind: 'adapt', modelDir: from, support, epochs: settings.adaptEpochs, lr: settings.adaptLearningRate, outDir: this.models.nextDir(), backend: settings.backend },
+      { kind: 'adapt', modelDir: from, convention: this.models.activeConvention, support, epochs: settings.adaptEpochs, lr: settings.adaptLearningRate, outDir: this.models.nextDir(), backend: settings.backend },
       { onProgress: (message, percentage) => progress.report(percentage ?? 0, message) },
     );
     const cancel = token.onCancellationRequested(() => run.cancel());
@@ -679,7 +690,7 @@ export class MetaBioNerServer {
     const settings = await this.settings.get();
     const root = params.corporaRoot ? await this.confined(params.corporaRoot, 'The corpora folder') : settings.corporaRoot || defaultCorporaRoot();
     progress.begin('MetaBioNER: task hardness', 0, undefined, true);
-    const run = new WorkerRun<P.HardnessResult>('hardness', { kind: 'hardness', modelDir: this.models.activeDir, corporaRoot: root, params, backend: settings.backend }, {
+    const run = new WorkerRun<P.HardnessResult>('hardness', { kind: 'hardness', modelDir: this.models.activeDir, convention: this.models.activeConvention, corporaRoot: root, params, backend: settings.backend }, {
       onProgress: (message, percentage) => progress.report(percentage ?? 0, message),
     });
     const cancel = token.onCancellationRequested(() => run.cancel());

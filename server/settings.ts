@@ -30,6 +30,7 @@ export function toSettings(raw: unknown): Settings {
     adaptEpochs: Math.round(num('adaptEpochs', 1, 1000)),
     adaptLearningRate: num('adaptLearningRate', 1e-6, 1),
     workers: workerCount(r.workers),
+    convention: str('convention'),
   };
 }
 

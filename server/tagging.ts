@@ -5,6 +5,13 @@ import { TagPool } from '../training/parallel/tag-pool';
 import { resolveWorkers } from '../training/parallel/worker-entry';
 import type { DocSentence } from './documents';
 
+/** The model the pool's threads load: its directory, in the convention the main thread uses (a new generation on every change). */
+export interface ActiveModel {
+  dir: string;
+  generation: number;
+  convention?: string;
+}
+
 /** A predicted entity with offsets into the document text. */
 export interface OffsetEntity {
   start: number;
@@ -28,8 +35,8 @@ const POOL_IDLE_MS = 60_000;
 
 /** What the pool host needs to know of the server. */
 export interface PoolSource {
-  /** The active model's directory and generation, if one is loaded. */
-  model(): { dir: string; generation: number } | undefined;
+  /** The active model's directory, generation and annotation convention, if one is loaded. */
+  model(): ActiveModel | undefined;
   /** The `workers` setting: 0 = every core, 1 = no pool. */
   workers(): Promise<number>;
   /** The backend the server runs (the workers start the same). */
@@ -119,7 +126,7 @@ export class TagPoolHost {
     await (await running?.pool)?.close();
   }
 
-  private restart(model: { dir: string; generation: number }, workers: number): Running | undefined {
+  private restart(model: ActiveModel, workers: number): Running | undefined {
     void this.close();
     if (workers < 2) return undefined;
     const key = `${model.dir}\u0000${workers}`;
@@ -128,7 +135,7 @@ export class TagPoolHost {
     const running: Running = {
       generation: model.generation,
       workers,
-      pool: TagPool.start(model.dir, workers, this.source.backend()).then(
+      pool: TagPool.start(model.dir, workers, this.source.backend(), model.convention).then(
         (pool) => {
           this.source.log(`tagging large documents on ${workers} worker threads (started in ${Date.now() - started} ms)`);
           if (this.running !== running) void pool.close(); // replaced while starting

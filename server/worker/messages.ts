@@ -12,6 +12,8 @@ export interface SupportSentence {
 export interface AdaptTask {
   kind: 'adapt';
   modelDir: string;
+  /** The annotation convention the editor tags in: the adapted model starts from what the user sees. */
+  convention?: string;
   support: SupportSentence[];
   epochs: number;
   lr: number;
@@ -21,6 +23,7 @@ export interface AdaptTask {
 export interface HardnessTask {
   kind: 'hardness';
   modelDir: string;
+  convention?: string;
   corporaRoot: string;
   params: HardnessParams;
 }

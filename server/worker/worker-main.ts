@@ -70,7 +70,7 @@ async function run(task: WorkerTask): Promise<WorkerOutput> {
   switch (task.kind) {
     case 'adapt': {
       post({ type: 'progress', message: 'loading the model', percentage: 5 });
-      const from = loadModel(task.modelDir);
+      const from = loadModel(task.modelDir, { convention: task.convention });
       post({ type: 'progress', message: `adapting on ${task.support.length} sentences`, percentage: 15 });
       // The model keeps what it knew and learns the labelled types beside it (DEFAULT_EXTEND).
       const adapted = adaptFewShot(from, task.support, { ...DEFAULT_EXTEND, epochs: task.epochs, lr: task.lr });
@@ -83,7 +83,7 @@ async function run(task: WorkerTask): Promise<WorkerOutput> {
     }
     case 'hardness': {
       post({ type: 'progress', message: 'sampling tasks', percentage: 10 });
-      const model = loadModel(task.modelDir);
+      const model = loadModel(task.modelDir, { convention: task.convention });
       try {
         return computeHardness(model, task.corporaRoot, task.params);
       } finally {
