@@ -1,36 +1,24 @@
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fixturesRoot, loadSplit } from '../../training/data/corpora';
-import type { Sentence } from '../../training/data/types';
-import { initBackend } from '../../training/engine/backend';
 import { evaluateModel } from '../../training/eval/evaluate-model';
 import { adaptFewShot, DEFAULT_EXTEND } from '../../training/meta/adapt';
 import { extendDecoder } from '../../training/meta/extend-decoder';
-import { loadModel } from '../../training/model/model-io';
-import type { NerModel } from '../../training/model/ner-model';
 import { TagSet } from '../../training/model/vocab';
 import { Rng } from '../../training/util/random';
+import { asNewType, useShippedModel } from '../helpers/shipped-model';
 
-const shippedDir = path.join(__dirname, '..', '..', 'models', 'default');
-let shipped: NerModel;
-before(async () => {
-  await initBackend('wasm');
-  shipped = loadModel(shippedDir);
-});
-after(() => shipped.dispose());
+const shippedModel = useShippedModel();
 
-/** S800's species relabelled as a type the model has never seen. */
-const asNewType = (s: Sentence): Sentence => ({ ...s, tags: s.tags.map((t) => (t === 'O' ? 'O' : `${t.slice(0, 2)}Organism`)) });
 
 test('a grown decoder keeps every known weight; a new type’s transitions follow the known ones of the same role', () => {
-  const from = shipped.tagSet;
+  const from = shippedModel().tagSet;
   const to = new TagSet([...from.types, 'Organism']);
-  const grown = extendDecoder(shipped.params, from, to, new Rng(1));
+  const grown = extendDecoder(shippedModel().params, from, to, new Rng(1));
   const m = to.size;
-  const W = shipped.params['dec.out.W'].arraySync() as number[][];
+  const W = shippedModel().params['dec.out.W'].arraySync() as number[][];
   const W2 = grown['dec.out.W'].arraySync() as number[][];
-  const T = shipped.params['dec.crf.trans'].arraySync() as number[][];
+  const T = shippedModel().params['dec.crf.trans'].arraySync() as number[][];
   const T2 = grown['dec.crf.trans'].arraySync() as number[][];
   for (const tag of from.tags) {
     const [i, j] = [from.id(tag), to.id(tag)];
@@ -49,15 +37,15 @@ test('a grown decoder keeps every known weight; a new type’s transitions follo
 test('extend mode: the model keeps its types and weights, learns the new one, and scores the old ones as before', () => {
   const support = loadSplit(fixturesRoot(), 'S800', 'train').filter((s) => s.tags.some((t) => t !== 'O')).slice(0, 5).map(asNewType);
   const ncbi = loadSplit(fixturesRoot(), 'NCBI-disease', 'test');
-  const before = evaluateModel(shipped, ncbi, ['Disease']).f1;
-  const adapted = adaptFewShot(shipped, support, DEFAULT_EXTEND);
+  const before = evaluateModel(shippedModel(), ncbi, ['Disease']).f1;
+  const adapted = adaptFewShot(shippedModel(), support, DEFAULT_EXTEND);
   try {
-    assert.deepEqual(adapted.types, [...shipped.types, 'Organism']);
+    assert.deepEqual(adapted.types, [...shippedModel().types, 'Organism']);
     // The encoder and the known types' emission columns did not move.
-    for (const [name, v] of Object.entries(shipped.params)) if (name.startsWith('enc.')) assert.deepEqual(adapted.params[name].dataSync(), v.dataSync(), name);
-    const W = shipped.params['dec.out.W'].arraySync() as number[][];
+    for (const [name, v] of Object.entries(shippedModel().params)) if (name.startsWith('enc.')) assert.deepEqual(adapted.params[name].dataSync(), v.dataSync(), name);
+    const W = shippedModel().params['dec.out.W'].arraySync() as number[][];
     const W2 = adapted.params['dec.out.W'].arraySync() as number[][];
-    for (const tag of shipped.tagSet.tags) for (let d = 0; d < W.length; d++) assert.equal(W2[d][adapted.tagSet.id(tag)], W[d][shipped.tagSet.id(tag)]);
+    for (const tag of shippedModel().tagSet.tags) for (let d = 0; d < W.length; d++) assert.equal(W2[d][adapted.tagSet.id(tag)], W[d][shippedModel().tagSet.id(tag)]);
     const after = evaluateModel(adapted, ncbi, ['Disease']).f1;
     assert.ok(after >= before - 0.02, `Disease F1 ${before.toFixed(3)} → ${after.toFixed(3)}`);
     const organism = evaluateModel(adapted, loadSplit(fixturesRoot(), 'S800', 'test').map(asNewType), ['Organism']);
@@ -66,7 +54,7 @@ test('extend mode: the model keeps its types and weights, learns the new one, an
     adapted.dispose();
   }
   // Replace mode: the paper's setting, the new type only.
-  const replaced = adaptFewShot(shipped, support, { epochs: 2 });
+  const replaced = adaptFewShot(shippedModel(), support, { epochs: 2 });
   assert.deepEqual(replaced.types, ['Organism']);
   replaced.dispose();
 });

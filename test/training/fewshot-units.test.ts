@@ -2,46 +2,36 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fixturesRoot, listCorpora, loadSplit } from '../../training/data/corpora';
-import type { Sentence } from '../../training/data/types';
-import { initBackend } from '../../training/engine/backend';
 import { DEFAULT_EXTEND } from '../../training/meta/adapt';
 import { fewShotEval, FewShotTarget, scoreOn, testSubset } from '../../training/meta/fewshot-eval';
 import { detailedIteration, HardnessLine, hardnessLine, readHardnessLog, summarizeHardness } from '../../training/meta/hardness-log';
 import { HardnessRecord, metaTrain } from '../../training/meta/meta-train';
 import { metaTrainingCorpora } from '../../training/meta/tasks';
-import { loadModel } from '../../training/model/model-io';
-import type { NerModel } from '../../training/model/ner-model';
 import { HashedVectors } from '../helpers/hashed-vectors';
+import { asNewType, useShippedModel } from '../helpers/shipped-model';
 
-const shippedDir = path.join(__dirname, '..', '..', 'models', 'default');
-let shipped: NerModel;
-before(async () => {
-  await initBackend('wasm');
-  shipped = loadModel(shippedDir);
-});
-after(() => shipped.dispose());
+const shippedModel = useShippedModel();
 
-const asNewType = (s: Sentence): Sentence => ({ ...s, tags: s.tags.map((t) => (t === 'O' ? 'O' : `${t.slice(0, 2)}Organism`)) });
 
 test('a unit list runs just those units, with the scores they get in the whole grid; extend units are scored on the retained corpora too', () => {
   const root = fixturesRoot();
   const target: FewShotTarget = { corpus: 'S800', train: loadSplit(root, 'S800', 'train').map(asNewType), test: testSubset(loadSplit(root, 'S800', 'test'), 20, 1).map(asNewType), types: ['Organism'] };
   const options = { ks: [2], samples: 2, seed: 3, adapt: { epochs: 2 } };
-  const grid = fewShotEval(shipped, target, options);
+  const grid = fewShotEval(shippedModel(), target, options);
   assert.equal(grid.f1[2].length, 2);
   assert.equal(grid.ece[2].length, 2);
   for (const e of grid.ece[2]) assert.ok(e >= 0 && e <= 1);
   const seen: number[] = [];
-  const one = fewShotEval(shipped, target, { ...options, units: [{ k: 2, sample: 1 }] }, (r) => seen.push(r.sample));
+  const one = fewShotEval(shippedModel(), target, { ...options, units: [{ k: 2, sample: 1 }] }, (r) => seen.push(r.sample));
   assert.deepEqual(seen, [1]);
   assert.deepEqual(one.f1[2], [grid.f1[2][1]]);
 
   const ncbi = testSubset(loadSplit(root, 'NCBI-disease', 'test'), 20, 1);
-  const before_ = scoreOn(shipped, ncbi, ['Disease']);
+  const before_ = scoreOn(shippedModel(), ncbi, ['Disease']);
   const results: NonNullable<ReturnType<typeof scoreOn>>[] = [];
-  fewShotEval(shipped, { ...target, retained: [{ corpus: 'NCBI-disease', test: ncbi, types: ['Disease'] }] }, { ...options, samples: 1, adapt: { ...DEFAULT_EXTEND, epochs: 5 } }, (r) => {
+  fewShotEval(shippedModel(), { ...target, retained: [{ corpus: 'NCBI-disease', test: ncbi, types: ['Disease'] }] }, { ...options, samples: 1, adapt: { ...DEFAULT_EXTEND, epochs: 5 } }, (r) => {
     assert.ok(r.retained, 'an extend unit with retained corpora scores them');
     results.push(r.retained['NCBI-disease']);
   });
