@@ -4,7 +4,6 @@
  * MetaBioNER would print its stack trace and exit 1.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,10 +13,10 @@ import { EmbeddingFormatError } from '../../training/embeddings/store';
 import { UsageError } from '../../training/cli/command';
 import { exitCodeOf, reportOf } from '../../training/cli/errors';
 import { ModelFormatError } from '../../training/model/model-io';
+import { cliIn, fixtureCorpora, repoRoot } from '../helpers/run-cli';
 
-const root = path.resolve(__dirname, '..', '..');
-const fixtures = path.join(root, 'test', 'fixtures', 'corpora');
-const shippedModel = path.join(root, 'models', 'default');
+const fixtures = fixtureCorpora;
+const shippedModel = path.join(repoRoot, 'models', 'default');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-exit-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -38,15 +37,7 @@ const badRoot = path.join(tmp, 'corpora');
 fs.mkdirSync(path.join(badRoot, 'Broken'), { recursive: true });
 for (const split of ['train', 'devel', 'test']) fs.writeFileSync(path.join(badRoot, 'Broken', `${split}.tsv`), 'Cisplatin\tB-Chemical\textra\n');
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'metabioner.js'), ...args], {
-    cwd: tmp,
-    encoding: 'utf8',
-    env: { ...process.env, METABIONER_BACKEND: 'wasm', METABIONER_CACHE: path.join(tmp, 'cache'), METABIONER_CORPORA: fixtures },
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliIn(tmp, { cwd: tmp, env: { METABIONER_CORPORA: fixtures }, timeout: 120_000 });
 
 /** Exit code 2 and one error line (after the backend line, before a usage text) matching `message`; no stack trace. */
 function userError(args: string[], message: RegExp): void {

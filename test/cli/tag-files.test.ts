@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { CliOptions, CliResult, runCli } from '../helpers/run-cli';
 
 const root = path.resolve(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-tag-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the built CLI (npm test builds dist/ first, workers included) with the wasm backend. */
-function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'metabioner.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    input: options.input,
-    env: { ...process.env, METABIONER_BACKEND: 'wasm', METABIONER_CACHE: path.join(tmp, 'cache'), ...options.env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Runs the built CLI (workers included) with the wasm backend. */
+const cli = (args: string[], options: CliOptions = {}): CliResult => runCli(tmp, args, options);
 
 interface Entity {
   start: number;
