@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { EmbeddingTable } from '../embeddings/store';
 import { recoverDir, writeDirAtomic } from '../io/atomic';
-import { CONVENTION_VIEWS, conventionParam, ModelInfo, NerModel } from './ner-model';
+import { CONVENTION_VIEWS, conventionModelName, conventionParam, ModelInfo, NerModel } from './ner-model';
 import { TaggerShape, toVariables } from './tagger';
 import { CharVocab, TAG_SCHEMES, TagScheme, TagSet } from './vocab';
 
@@ -278,6 +278,6 @@ export function loadModel(dir: string, opts: { convention?: string } = {}): NerM
     const size = e.shape.reduce((a, b) => a * b, 1);
     values[name] = tf.tensor(aligned.subarray(e.offset, e.offset + size), e.shape);
   }
-  const info = convention === undefined ? m.info : { ...m.info, name: `${m.info.name} (${convention} convention)`, conventions: undefined };
+  const info = convention === undefined ? m.info : { ...m.info, name: conventionModelName(m.info.name, convention), conventions: undefined };
   return new NerModel(m.shape, tagSet, new CharVocab(m.chars), words, toVariables(values), info, m.domains ?? []);
 }

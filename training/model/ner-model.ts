@@ -16,7 +16,7 @@ export interface ModelInfo {
   metrics?: Record<string, unknown>;
   /**
    * A unified tagger trained with per-corpus emission layers: the corpora whose annotation convention it can tag
-   * in (`NerModel.convention`); it tags in the generic one otherwise.
+   * in (`loadModel(dir, { convention })`); it tags in the generic one otherwise.
    */
   conventions?: string[];
 }
@@ -27,6 +27,11 @@ export const CONVENTION_VIEWS: readonly string[] = ['dec.out.W', 'dec.out.b'];
 /** The parameter holding corpus `corpus`' own copy of a convention view (`dec.out.W` → `dec.@<corpus>.out.W`). */
 export function conventionParam(corpus: string, view: string): string {
   return `dec.@${corpus}.${view.slice(4)}`;
+}
+
+/** How a model tagging in a convention is named (in its info, the CLI's output and the editor's status). */
+export function conventionModelName(name: string, convention: string | undefined): string {
+  return convention === undefined ? name : `${name} (${convention} convention)`;
 }
 
 export interface PredictedSpan {
@@ -95,22 +100,6 @@ export class NerModel {
 
   get types(): string[] {
     return this.tagSet.types;
-  }
-
-  /**
-   * This tagger in corpus `name`'s annotation convention (see ModelInfo.conventions): the same variables with
-   * that corpus' emission layer. Dispose only this model, never the convention's view of it.
-   */
-  convention(name: string): NerModel {
-    const known = this.info.conventions ?? [];
-    if (!known.includes(name)) throw new Error(known.length ? `Unknown convention "${name}": this model knows ${known.join(', ')}` : 'This model has no per-corpus conventions');
-    const params: Variables = { ...this.params };
-    for (const view of CONVENTION_VIEWS) {
-      const v = this.params[conventionParam(name, view)];
-      if (!v) throw new Error(`the model lacks the weights of convention ${name} (${view})`);
-      params[view] = v;
-    }
-    return new NerModel(this.shape, this.tagSet, this.chars, this.words, params, { ...this.info, name: `${this.info.name} (${name} convention)` }, this.domains);
   }
 
   /** Tags sentences of tokens, `batchSize` sentences at a time (sorted by length to limit padding). */

@@ -195,7 +195,7 @@ export async function trainMultiTask(
   start?: MultiTaskStart,
 ): Promise<MultiTaskResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, conventions: 0, scheme: 'iob2', ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
+  const o: MultiTaskOptions = resumed ? { ...DEFAULT_MULTITASK, ...OFF_WHEN_ABSENT, conventions: 0, ...(resumed as Partial<MultiTaskOptions>) } : { ...DEFAULT_MULTITASK, ...options };
   if (corpora.length === 0) throw new Error('multi-task training needs at least one corpus');
   const rng = new Rng(o.seed);
   const layout = layoutOf(o, corpora);
@@ -225,10 +225,7 @@ export async function trainMultiTask(
     plan: (r) => planEpoch(items, o, r).map(({ corpus, items: batch }) => ({ items: batch, tagSet: tagSets[corpora[corpus].name], view: viewFor(corpora[corpus].name, r) })),
     evaluate: async (pool) => {
       const perCorpus: Record<string, number> = {};
-      for (const c of corpora) {
-        const convention = conventionViews !== undefined;
-        perCorpus[c.name] = (await evaluateOnPool(pool, model.modelFor(c.name, convention), conventionViews?.[c.name] ?? views[c.name], c.devel, c.types)).f1;
-      }
+      for (const c of corpora) perCorpus[c.name] = (await evaluateOnPool(pool, model.modelFor(c.name, conventionViews !== undefined), conventionViews?.[c.name] ?? views[c.name], c.devel, c.types)).f1;
       return { f1: Object.values(perCorpus).reduce((a, b) => a + b, 0) / corpora.length, perCorpus };
     },
     hooks,

@@ -40,8 +40,8 @@ export function globalName(layout: Layout, corpus: string, view: string): string
 
 /**
  * The parameter a view name stands for when the unified tagger tags in `corpus`' convention: its own emission
- * layer `dec.@<corpus>.out.…` (corpora disagree on boundaries, e.g. whether "gene" in "p53 gene" belongs to the
- * mention), everything else as in globalName.
+ * layer `dec.@<corpus>.out.…` (corpora disagree on what a mention is: LINNAEUS tags "patients" as a species,
+ * S800 never does), everything else as in globalName.
  */
 export function conventionName(layout: Layout, corpus: string, view: string): string {
   return layout.conventions && CONVENTION_VIEWS.includes(view) ? conventionParam(corpus, view) : globalName(layout, corpus, view);

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Featurizer } from '../model/features';
 import { disposeSnapshot, restore, snapshot } from '../model/ner-model';
 import type { TaggerShape, Variables } from '../model/tagger';
-import type { TagSet } from '../model/vocab';
+import type { TagScheme, TagSet } from '../model/vocab';
 import { ComputePool } from '../parallel/compute-pool';
 import { ShardJob, splitShards } from '../parallel/shard-step';
 import { Rng } from '../util/random';
@@ -67,10 +67,10 @@ export interface EpochLoopOptions {
 }
 
 /**
- * Options added after checkpoints already existed: a run resumed from a checkpoint that does not name them ran
- * without them, whatever today's defaults say.
+ * Training options added after checkpoints already existed: a run resumed from a checkpoint that does not name
+ * them ran without them (IOB2 tags), whatever today's defaults say.
  */
-export const OFF_WHEN_ABSENT: Pick<Required<EpochLoopOptions>, 'wordDropout' | 'weightAverage'> = { wordDropout: 0, weightAverage: 0 };
+export const OFF_WHEN_ABSENT: Pick<Required<EpochLoopOptions>, 'wordDropout' | 'weightAverage'> & { scheme: TagScheme } = { wordDropout: 0, weightAverage: 0, scheme: 'iob2' };
 
 /** One mini-batch: its sentences, the tag set their allowed-tag masks use, and the parameters the loss reads. */
 export interface PlannedStep {

@@ -110,7 +110,7 @@ export async function trainSupervised(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const resumed = checkpointOptions(hooks.checkpointDir, CHECKPOINT_KIND);
-  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...OFF_WHEN_ABSENT, scheme: 'iob2', ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
+  const opts: SupervisedOptions = resumed ? { ...DEFAULT_SUPERVISED, ...OFF_WHEN_ABSENT, ...(resumed as Partial<SupervisedOptions>) } : { ...DEFAULT_SUPERVISED, ...options };
   const rng = new Rng(opts.seed);
   const types = typesOf(data.train);
   const tagSet = new TagSet(types, opts.scheme);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultModelDir } from '../../io/paths';
 import { readModelInfo } from '../../model/model-io';
-import { PREDICT_BATCH } from '../../model/ner-model';
+import { conventionModelName, PREDICT_BATCH } from '../../model/ner-model';
 import { textEntities, TextEntity, textPieces } from '../../model/tag-text';
 import { TagPool } from '../../parallel/tag-pool';
 import { resolveWorkers } from '../../parallel/worker-entry';
@@ -84,7 +84,6 @@ export const tagCommand: Command = {
     const minConfidence = numberOption(values, 'min-confidence') ?? 0;
     const dir = (values.model as string | undefined) ?? defaultModelDir();
     const convention = values.convention as string | undefined;
-    const modelName = (name: string): string => (convention ? `${name} (${convention} convention)` : name);
     const inputs = expandInputs(positionals);
     // One file prints as it always did; several files, or a folder, name the file on every row.
     const several = positionals.length > 1 || inputs.length > 1 || inputs[0].name !== positionals[0];
@@ -100,10 +99,10 @@ export const tagCommand: Command = {
         const { info, types } = readModelInfo(dir);
         const predictions = await pool.predict(pieces.map((p) => p.tokens.map((t) => t.text)));
         const entities = textEntities(r.text, pieces, predictions).filter((e) => e.confidence >= minConfidence);
-        if (format === 'json') process.stdout.write(JSON.stringify({ model: modelName(info.name), entities }, null, 1) + '\n');
+        if (format === 'json') process.stdout.write(JSON.stringify({ model: conventionModelName(info.name, convention), entities }, null, 1) + '\n');
         else if (format === 'tsv') for (const e of entities) process.stdout.write(`${e.start}\t${e.end}\t${e.type}\t${e.confidence.toFixed(4)}\t${e.text}\n`);
         else {
-          process.stdout.write(`${entities.length} entities (${modelName(info.name)}; types ${types.join(', ')})\n`);
+          process.stdout.write(`${entities.length} entities (${conventionModelName(info.name, convention)}; types ${types.join(', ')})\n`);
           if (entities.length) process.stdout.write(formatTable(entities) + '\n');
         }
       } finally {
@@ -126,7 +125,7 @@ export const tagCommand: Command = {
       if (format === 'json') process.stdout.write(`${records++ ? ',\n' : ''}${JSON.stringify({ file: name, entities }, null, 1)}`);
       else if (format === 'tsv') for (const e of entities) process.stdout.write(`${name}\t${e.start}\t${e.end}\t${e.type}\t${e.confidence.toFixed(4)}\t${e.text}\n`);
       else {
-        process.stdout.write(`${records++ ? '\n' : ''}${name}: ${entities.length} entities (${modelName(info.name)}; types ${types.join(', ')})\n`);
+        process.stdout.write(`${records++ ? '\n' : ''}${name}: ${entities.length} entities (${conventionModelName(info.name, convention)}; types ${types.join(', ')})\n`);
         if (entities.length) process.stdout.write(formatTable(entities) + '\n');
       }
     };
